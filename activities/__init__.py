@@ -1,0 +1,1 @@
+"""Every side effect of a trajectory: PostgreSQL writes, documents, notifications."""

@@ -1,0 +1,1 @@
+"""The coordinators' command line (`starter.py`), one module per group of subcommands."""

@@ -1,0 +1,85 @@
+"""One typed settings object, read from the environment.
+
+Every process (worker, starter, local stack, tests) reads its configuration here, so a wrong
+value fails at start with one clear message instead of somewhere deep in a run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "INKANTELING_"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the program cannot use."""
+
+
+class Settings(BaseModel):
+    """Runtime configuration. Field names map to environment variables (see `ENV_NAMES`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    temporal_address: str = Field(default="localhost:7233", pattern=r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
+    temporal_namespace: str = Field(default="default", min_length=1, max_length=200)
+    task_queue: str = Field(default="inkanteling", min_length=1, max_length=200)
+    temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
+    database_url: str | None = None
+    data_dir: Path = Path(".data")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "console", "json"] = "auto"
+    codec_key: str | None = Field(default=None, repr=False)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("postgres://", "postgresql://")):
+            raise ValueError("must start with postgresql:// (for example postgresql://user@host:5432/db)")
+        return value
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lowercase(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @property
+    def temporal_ui_url(self) -> str:
+        host = self.temporal_address.rsplit(":", 1)[0]
+        return f"http://{host}:{self.temporal_ui_port}"
+
+
+# Environment variable for each field. DATABASE_URL and TEMPORAL_ADDRESS keep their
+# conventional names so that pointing the program at real servers needs no prefix.
+ENV_NAMES: dict[str, str] = {
+    "temporal_address": "TEMPORAL_ADDRESS",
+    "temporal_namespace": "TEMPORAL_NAMESPACE",
+    "task_queue": f"{ENV_PREFIX}TASK_QUEUE",
+    "temporal_ui_port": f"{ENV_PREFIX}UI_PORT",
+    "database_url": "DATABASE_URL",
+    "data_dir": f"{ENV_PREFIX}DATA_DIR",
+    "log_level": f"{ENV_PREFIX}LOG_LEVEL",
+    "log_format": f"{ENV_PREFIX}LOG_FORMAT",
+    "codec_key": f"{ENV_PREFIX}CODEC_KEY",
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build `Settings` from the environment; raise `SettingsError` naming the variable at fault."""
+    env = os.environ if environ is None else environ
+    raw = {field: env[name] for field, name in ENV_NAMES.items() if env.get(name, "") != ""}
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            name = ENV_NAMES.get(field, field)
+            problems.append(f"{name}={raw.get(field)!r}: {error['msg']}")
+        raise SettingsError("invalid configuration: " + "; ".join(problems)) from None

