@@ -30,6 +30,8 @@ class Settings(BaseModel):
     task_queue: str = Field(default="inkanteling", min_length=1, max_length=200)
     temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
     database_url: str | None = None
+    # Port of the embedded PostgreSQL that the local stack runs when DATABASE_URL is unset.
+    embedded_postgres_port: int = Field(default=5433, ge=1, le=65535)
     data_dir: Path = Path(".data")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "console", "json"] = "auto"
@@ -63,6 +65,7 @@ ENV_NAMES: dict[str, str] = {
     "task_queue": f"{ENV_PREFIX}TASK_QUEUE",
     "temporal_ui_port": f"{ENV_PREFIX}UI_PORT",
     "database_url": "DATABASE_URL",
+    "embedded_postgres_port": f"{ENV_PREFIX}PG_PORT",
     "data_dir": f"{ENV_PREFIX}DATA_DIR",
     "log_level": f"{ENV_PREFIX}LOG_LEVEL",
     "log_format": f"{ENV_PREFIX}LOG_FORMAT",
