@@ -6,6 +6,8 @@ their register ids.
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey
 
 PHASE = SearchAttributeKey.for_keyword("TrajectoryPhase")
@@ -15,7 +17,7 @@ PENDING_AUTHORITIES = SearchAttributeKey.for_keyword_list("PendingAuthorities")
 EFFECTIVE_DATE = SearchAttributeKey.for_datetime("EffectiveDate")
 OVERDUE = SearchAttributeKey.for_bool("Overdue")
 
-ALL: tuple[SearchAttributeKey[object], ...] = (  # type: ignore[assignment]
+ALL: tuple[SearchAttributeKey[Any], ...] = (
     PHASE,
     COOPERATION_KIND,
     COOPERATION_ID,

@@ -1,0 +1,156 @@
+"""Automatic steps: the side effects a template can ask for, each performed exactly once.
+
+Every action runs in one transaction together with its row in the `actions` ledger, keyed by
+(trajectory, step, action): a retry after a crash finds the row and does nothing again.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from db.connect import DbConnection
+from db.register import set_cooperation_status
+from schemas.common import CooperationStatus
+from schemas.journal import ActionInput, ActionResult
+from schemas.template import ActionName
+
+
+class ActionActivities:
+    def __init__(self, pool: asyncpg.Pool[asyncpg.Record]) -> None:
+        self._pool = pool
+
+    @activity.defn(name="perform_action")
+    async def perform_action(self, inp: ActionInput) -> ActionResult:
+        trajectory_id = inp.trajectory.trajectory_id
+        async with self._pool.acquire() as conn, conn.transaction():
+            done = await conn.fetchval(
+                "SELECT summary FROM actions WHERE trajectory_id = $1 AND step_id = $2 AND action = $3",
+                trajectory_id,
+                inp.step_id,
+                inp.action.name.value,
+            )
+            if done is not None:
+                return ActionResult(summary=str(done), repeated=True)
+            summary = await _perform(conn, inp)
+            await conn.execute(
+                "INSERT INTO actions (trajectory_id, step_id, action, summary) VALUES ($1, $2, $3, $4)",
+                trajectory_id,
+                inp.step_id,
+                inp.action.name.value,
+                summary,
+            )
+        activity.logger.info("action performed", extra={"action": inp.action.name.value, "step_id": inp.step_id})
+        return ActionResult(summary=summary)
+
+
+async def _perform(conn: DbConnection, inp: ActionInput) -> str:
+    trajectory_id = inp.trajectory.trajectory_id
+    cooperation_id = inp.trajectory.cooperation_id
+    action = inp.action
+    match action.name:
+        case ActionName.OPEN_DOSSIER:
+            await set_cooperation_status(conn, cooperation_id, CooperationStatus.IN_TRAJECTORY)
+            return f"{cooperation_id} marked as in trajectory in the register"
+        case ActionName.DRAFT_DOCUMENT:
+            document = _document(inp)
+            await conn.execute(
+                """
+                INSERT INTO documents (trajectory_id, name, status, step_id, created_on)
+                VALUES ($1, $2, 'draft', $3, $4)
+                ON CONFLICT (trajectory_id, name) DO UPDATE SET status = 'draft', withdrawn_on = NULL
+                """,
+                trajectory_id,
+                document,
+                inp.step_id,
+                inp.on,
+            )
+            return f"draft '{document}' recorded"
+        case ActionName.WITHDRAW_DOCUMENT:
+            document = _document(inp)
+            await conn.execute(
+                "UPDATE documents SET status = 'withdrawn', withdrawn_on = $3 WHERE trajectory_id = $1 AND name = $2",
+                trajectory_id,
+                document,
+                inp.on,
+            )
+            return f"draft '{document}' withdrawn"
+        case ActionName.NOTIFY_PARTIES:
+            recipients = [p.authority_id for p in inp.participants]
+            subject = action.message or f"Traject {inp.trajectory.cooperation_name}"
+            await conn.execute(
+                """
+                INSERT INTO outbox (key, trajectory_id, recipients, subject, body)
+                VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO NOTHING
+                """,
+                f"{trajectory_id}:{inp.step_id}:notify-parties",
+                trajectory_id,
+                recipients,
+                subject,
+                f"{subject} — inkanteling van {inp.trajectory.cooperation_name} in DVV Midwest.",
+            )
+            return f"{len(recipients)} parties notified"
+        case ActionName.TRANSFER_STAFF:
+            for number, member in enumerate(inp.staff, start=1):
+                await conn.execute(
+                    """
+                    INSERT INTO transfers (trajectory_id, item_kind, item_no, description, statute,
+                        route, transferred_on)
+                    VALUES ($1, 'staff', $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
+                    """,
+                    trajectory_id,
+                    number,
+                    member.name,
+                    member.statute,
+                    member.route,
+                    inp.on,
+                )
+            # The summary goes to the audit trail: counts only, never names.
+            return f"{len(inp.staff)} staff members transferred"
+        case ActionName.TRANSFER_ASSETS:
+            for number, asset in enumerate(inp.assets, start=1):
+                await conn.execute(
+                    """
+                    INSERT INTO transfers (trajectory_id, item_kind, item_no, description,
+                        value_eur, transferred_on)
+                    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
+                    """,
+                    trajectory_id,
+                    asset.kind,
+                    number,
+                    asset.description,
+                    asset.value_eur,
+                    inp.on,
+                )
+            return f"{len(inp.assets)} assets, contracts and subsidies transferred"
+        case ActionName.END_OLD_STRUCTURE:
+            await conn.execute(
+                """
+                INSERT INTO documents (trajectory_id, name, status, step_id, created_on)
+                VALUES ($1, 'einde oude structuur', 'final', $2, $3) ON CONFLICT DO NOTHING
+                """,
+                trajectory_id,
+                inp.step_id,
+                inp.on,
+            )
+            return f"old structure of {cooperation_id} ended"
+        case ActionName.MARK_INTEGRATED:
+            await set_cooperation_status(
+                conn, cooperation_id, CooperationStatus.INTEGRATED, integrated_on=inp.on
+            )
+            return f"{cooperation_id} registered as integrated (ingekanteld) on {inp.on}"
+        case ActionName.RESTORE_REGISTER:
+            await set_cooperation_status(conn, cooperation_id, CooperationStatus.ACTIVE)
+            return f"{cooperation_id} restored to active in the register"
+    raise ApplicationError(f"unknown action {action.name}", type="InvalidAction", non_retryable=True)
+
+
+def _document(inp: ActionInput) -> str:
+    if inp.action.document is None:
+        raise ApplicationError(
+            f"step {inp.step_id}: {inp.action.name.value} needs a document name",
+            type="InvalidAction",
+            non_retryable=True,
+        )
+    return inp.action.document

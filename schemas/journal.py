@@ -1,0 +1,89 @@
+"""What the workflow hands to its persistence activity: audit records and notifications."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.common import CooperationKind
+from schemas.template import Action, Phase
+from schemas.trajectory import Asset, Participant, StaffMember
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TrajectoryRef(_Model):
+    """Identifies one trajectory run in PostgreSQL (the workflow id alone is reused after an
+    abort, the run id makes it unique)."""
+
+    workflow_id: str
+    run_id: str
+    cooperation_id: str
+    cooperation_name: str
+    kind: CooperationKind
+
+    @property
+    def trajectory_id(self) -> str:
+        return f"{self.workflow_id}/{self.run_id}"
+
+
+class Notification(_Model):
+    """A message for the outbox. `key` makes it exactly-once: the outbox has it unique."""
+
+    key: str
+    recipients: tuple[str, ...]  # authority ids or roles (coordinator)
+    subject: str  # Dutch
+    body: str  # Dutch
+
+
+class JournalRecord(_Model):
+    seq: int = Field(ge=1)
+    kind: str
+    on: date
+    at: datetime
+    summary: str
+    actor: str | None = None
+    step_id: str | None = None
+    authority_id: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+    notification: Notification | None = None
+
+
+class Snapshot(_Model):
+    """The trajectory row as it stands after the records of a batch."""
+
+    phase: Phase
+    today: date
+    planned_av_date: date
+    effective_date: date
+    needs_effective_date: bool
+    overdue: bool
+    pending_authorities: tuple[str, ...]
+    next_deadline: date | None
+    finished: bool
+    status_json: dict[str, Any]
+
+
+class JournalBatch(_Model):
+    trajectory: TrajectoryRef
+    records: tuple[JournalRecord, ...]
+    snapshot: Snapshot
+
+
+class ActionInput(_Model):
+    trajectory: TrajectoryRef
+    step_id: str
+    action: Action
+    on: date
+    participants: tuple[Participant, ...]
+    staff: tuple[StaffMember, ...] = ()
+    assets: tuple[Asset, ...] = ()
+
+
+class ActionResult(_Model):
+    summary: str
+    repeated: bool = False  # the action had already been performed (a retry)

@@ -1,0 +1,243 @@
+"""A trajectory's input, the messages that move it on, and the status it reports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.common import (
+    AuthorityKind,
+    CooperationKind,
+    Lane,
+    LongText,
+    Outcome,
+    RegisterId,
+    ShortText,
+    StepKind,
+)
+from schemas.deadlines import DeadlineCatalogue
+from schemas.template import Phase, Template
+
+WORKFLOW_ID_PREFIX = "inkanteling-"
+
+
+def workflow_id_for(cooperation_id: str) -> str:
+    """One live trajectory per cooperation: the id derives from the register id alone."""
+    return f"{WORKFLOW_ID_PREFIX}{cooperation_id}"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Participant(_Model):
+    """An authority that takes part in the cooperation and decides in the council round."""
+
+    authority_id: RegisterId
+    name: ShortText
+    kind: AuthorityKind = AuthorityKind.MUNICIPALITY
+    is_midwest_member: bool = True
+    votes: int = Field(default=1, ge=0, le=1000)  # weight at the general assembly
+
+    @property
+    def is_municipality(self) -> bool:
+        return self.kind is AuthorityKind.MUNICIPALITY
+
+
+class StaffMember(_Model):
+    """Personal data: never in ids, search attributes or logs; encrypted in history."""
+
+    name: ShortText
+    statute: Literal["statutory", "contractual"]
+    route: Literal["transfer", "secondment"] = "transfer"
+    function: ShortText | None = None
+
+
+class Asset(_Model):
+    description: ShortText
+    kind: Literal["asset", "contract", "subsidy", "liability"] = "asset"
+    value_eur: Decimal | None = Field(default=None, ge=0, le=Decimal("1e12"))
+
+
+class Calendar(_Model):
+    """How fast the trajectory's calendar runs. 1.0 is real time; a demonstration runs
+    compressed (e.g. 43200: a day passes in two seconds). Only workflow time is scaled."""
+
+    speed: float = Field(default=1.0, ge=1.0, le=10_000_000.0)
+
+
+class TrajectoryRequest(_Model):
+    """What a coordinator asks for when starting a trajectory."""
+
+    cooperation_id: RegisterId
+    cooperation_name: ShortText
+    kind: CooperationKind
+    participants: tuple[Participant, ...] = Field(min_length=1, max_length=100)
+    planned_av_date: date
+    effective_date: date
+    staff: tuple[StaffMember, ...] = Field(default=(), max_length=1000)
+    assets: tuple[Asset, ...] = Field(default=(), max_length=1000)
+    coordinator: ShortText
+    deadlines: DeadlineCatalogue = DeadlineCatalogue()
+    calendar: Calendar = Calendar()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        ids = [p.authority_id for p in self.participants]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"participants listed twice: {', '.join(duplicates)}")
+        if self.effective_date < self.planned_av_date:
+            raise ValueError(
+                f"effective_date {self.effective_date} is before planned_av_date "
+                f"{self.planned_av_date}; the transfer follows the general assembly"
+            )
+        if not 2000 <= self.planned_av_date.year <= 2100 or not 2000 <= self.effective_date.year <= 2100:
+            raise ValueError("dates must lie between the years 2000 and 2100")
+        return self
+
+
+class TrajectoryInput(_Model):
+    """The workflow's input: the request plus the template snapshotted at start."""
+
+    request: TrajectoryRequest
+    template: Template
+
+
+# --- messages (updates and signals share these payloads) -------------------------------------
+
+
+class DecisionInput(_Model):
+    """A council's or body's decision on the trajectory's agenda item (LBLOD Besluit)."""
+
+    authority_id: RegisterId
+    outcome: Outcome
+    session_date: date
+    reference: ShortText  # the Besluit URI or a decision number
+    step_id: RegisterId | None = None  # needed only when the authority has several open decisions
+    votes_for: int | None = Field(default=None, ge=0, le=100_000)
+    votes_against: int | None = Field(default=None, ge=0, le=100_000)
+    votes_abstained: int | None = Field(default=None, ge=0, le=100_000)
+    recorded_by: ShortText
+    note: LongText | None = None
+
+    def same_content(self, other: DecisionInput) -> bool:
+        """Equal as a decision (who recorded it does not matter)."""
+        fields = {"recorded_by"}
+        return self.model_dump(exclude=fields) == other.model_dump(exclude=fields)
+
+
+class TaskCompletion(_Model):
+    step_id: RegisterId
+    evidence: ShortText  # a document reference or link
+    completed_by: ShortText
+    note: LongText | None = None
+
+
+class Amendment(_Model):
+    """The coordinator's answer to a rejection: new dates and a new round for named parties."""
+
+    reason: ShortText
+    amended_by: ShortText
+    reopen_for: tuple[RegisterId, ...] = ()  # empty: every party that did not approve
+    planned_av_date: date | None = None
+    effective_date: date | None = None
+
+
+class JoinRequest(_Model):
+    """Olievlek: an authority joins while the trajectory runs and gets its own decision."""
+
+    participant: Participant
+    joined_by: ShortText
+
+
+class EffectiveDateChange(_Model):
+    effective_date: date
+    reason: ShortText
+    changed_by: ShortText
+
+
+class AbortRequest(_Model):
+    reason: ShortText
+    aborted_by: ShortText
+
+
+class Ack(_Model):
+    """Answer to an update: accepted, or accepted as a repeat that changed nothing."""
+
+    message: str
+    no_op: bool = False
+
+
+# --- status (query result) -------------------------------------------------------------------
+
+
+class StepStatus(StrEnum):
+    WAITING = "waiting"  # dependencies not done yet
+    OPEN = "open"  # running, or waiting for people
+    DONE = "done"
+    REJECTED = "rejected"  # a decision or round that did not pass (renegotiation)
+    CANCELLED = "cancelled"  # stopped by an abort
+    COMPENSATED = "compensated"  # its effect was undone by an abort
+
+
+class PartyDecision(_Model):
+    authority_id: RegisterId
+    outcome: Outcome | None  # None: no decision yet
+    decision: DecisionInput | None = None
+    counted_as_abstention: bool = False  # silence at the deadline
+
+
+class StepView(_Model):
+    id: str
+    title: str
+    lane: Lane
+    kind: StepKind
+    phase: Phase
+    status: StepStatus
+    due: date | None = None
+    overdue: bool = False
+    opened_on: date | None = None
+    completed_on: date | None = None
+    round_number: int = 0
+    parties: tuple[PartyDecision, ...] = ()
+    verdict: str | None = None  # e.g. reasons of a round's result
+    evidence: str | None = None
+
+
+class TimelineEntry(_Model):
+    seq: int
+    on: date  # the trajectory's calendar date
+    at: datetime  # workflow time (real)
+    kind: str
+    summary: str  # English, for logs and the CLI
+    actor: str | None = None
+    step_id: str | None = None
+    authority_id: str | None = None
+
+
+class TrajectoryStatus(_Model):
+    workflow_id: str
+    cooperation_id: str
+    cooperation_name: str
+    kind: CooperationKind
+    template_version: int
+    phase: Phase
+    today: date
+    started_on: date
+    planned_av_date: date
+    effective_date: date
+    needs_effective_date: bool
+    participants: tuple[Participant, ...]
+    steps: tuple[StepView, ...]
+    pending_authorities: tuple[str, ...]
+    overdue: bool
+    next_deadline: date | None
+    timeline: tuple[TimelineEntry, ...]
+    rejected_messages: int
+    finished_on: date | None = None
+    abort_reason: str | None = None

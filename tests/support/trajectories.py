@@ -1,0 +1,191 @@
+"""Helpers to run real trajectories in tests: a worker on a fresh task queue, requests built
+from the seeded register, and a driver that plays the coordinator and the councils."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import date, timedelta
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.registry import activities_for
+from schemas.common import AuthorityKind, CooperationKind, Outcome
+from schemas.trajectory import (
+    Ack,
+    Asset,
+    DecisionInput,
+    Participant,
+    StaffMember,
+    StepStatus,
+    TaskCompletion,
+    TrajectoryRequest,
+    TrajectoryStatus,
+)
+from workflows.registry import WORKFLOWS
+
+MUNICIPALITIES = (
+    "roeselare", "izegem", "tielt", "ardooie", "hooglede", "ingelmunster", "ledegem", "lichtervelde",
+    "meulebeke", "moorslede", "oostrozebeke", "pittem", "ruiselede", "staden", "wielsbeke", "wingene",
+)
+
+COOPERATION_FOR_KIND = {
+    CooperationKind.PROJECTVERENIGING: ("projectvereniging-bie", "Projectvereniging BIE"),
+    CooperationKind.SHARED_SERVICE: ("intergemeentelijk-archiefteam", "Intergemeentelijk archiefteam"),
+    CooperationKind.REGIONAL_ROLE: ("regierol-sociale-economie", "Regierol sociale economie"),
+    CooperationKind.INFORMAL_OVERLEG: ("regionaal-sportoverleg", "Regionaal Sportoverleg"),
+    CooperationKind.INTERLOKALE_VERENIGING: ("sport-midwest", "Sport Midwest"),
+}
+
+
+def participant(authority_id: str, votes: int = 1) -> Participant:
+    if authority_id == "wvi":
+        return Participant(
+            authority_id="wvi", name="WVI", kind=AuthorityKind.INTERCOMMUNALE, votes=votes
+        )
+    return Participant(authority_id=authority_id, name=authority_id.capitalize(), votes=votes)
+
+
+def make_request(
+    kind: CooperationKind = CooperationKind.PROJECTVERENIGING,
+    *,
+    participants: tuple[str, ...] = ("roeselare", "izegem", "tielt"),
+    start: date,
+    av_after_days: int = 180,
+    effective_after_days: int = 240,
+    speed: float = 1.0,
+    cooperation: tuple[str, str] | None = None,
+) -> TrajectoryRequest:
+    cooperation_id, name = cooperation or COOPERATION_FOR_KIND[kind]
+    return TrajectoryRequest(
+        cooperation_id=cooperation_id,
+        cooperation_name=name,
+        kind=kind,
+        participants=tuple(participant(p) for p in participants),
+        planned_av_date=start + timedelta(days=av_after_days),
+        effective_date=start + timedelta(days=effective_after_days),
+        staff=(
+            StaffMember(name="An Peeters", statute="contractual"),
+            StaffMember(name="Bram Claes", statute="statutory", route="secondment"),
+        ),
+        assets=(Asset(description="Erfgoeddepot inrichting", kind="asset", value_eur=12000),),
+        coordinator="Coördinator Midwest",
+        calendar={"speed": speed},  # type: ignore[arg-type]
+    )
+
+
+@asynccontextmanager
+async def running_worker(client: Client, database_url: str) -> AsyncIterator[str]:
+    """A worker on a fresh task queue against the given database; yields the task queue."""
+    task_queue = f"test-{uuid.uuid4().hex[:8]}"
+    pool = await asyncpg.create_pool(database_url, min_size=0, max_size=5)
+    try:
+        async with Worker(
+            client, task_queue=task_queue, workflows=WORKFLOWS, activities=activities_for(pool)
+        ):
+            yield task_queue
+    finally:
+        await pool.close()
+
+
+Send = Callable[[str, BaseModel], Awaitable[Any]]
+
+
+def via_signals(handle: WorkflowHandle[Any, Any]) -> Send:
+    """Send messages as signals with plain JSON (the time-skipping server has no updates)."""
+
+    async def send(name: str, message: BaseModel) -> None:
+        await handle.signal(f"{name}_signal", message.model_dump(mode="json"))
+
+    return send
+
+
+def via_updates(handle: WorkflowHandle[Any, Any]) -> Send:
+    async def send(name: str, message: BaseModel) -> Ack:
+        result: Ack = await handle.execute_update(name, message, result_type=Ack)
+        return result
+
+    return send
+
+
+async def status_of(handle: WorkflowHandle[Any, Any]) -> TrajectoryStatus:
+    result: TrajectoryStatus = await handle.query("status", result_type=TrajectoryStatus)
+    return result
+
+
+async def wait_for(
+    handle: WorkflowHandle[Any, Any],
+    predicate: Callable[[TrajectoryStatus], bool],
+    *,
+    env: WorkflowEnvironment | None = None,
+    step: timedelta = timedelta(hours=6),
+    attempts: int = 2000,
+) -> TrajectoryStatus:
+    """Poll the status until `predicate` holds. On the time-skipping server each failed poll
+    lets `step` of workflow time pass; elsewhere it waits for the workflow to move."""
+    import asyncio
+
+    for _ in range(attempts):
+        status = await status_of(handle)
+        if predicate(status):
+            return status
+        if env is not None and env.supports_time_skipping:
+            await env.sleep(step)
+        else:
+            await asyncio.sleep(0.05)  # poll interval for a real-time server, bounded by attempts
+    raise AssertionError(f"condition not reached; last phase {status.phase.value}")
+
+
+def decision(authority_id: str, today: date, outcome: Outcome = Outcome.APPROVE, **extra: Any) -> DecisionInput:
+    return DecisionInput(
+        authority_id=authority_id,
+        outcome=outcome,
+        session_date=today,
+        reference=f"https://{authority_id}.example/besluit/{today.isoformat()}",
+        recorded_by="Secretariaat Midwest",
+        **extra,
+    )
+
+
+def actionable(status: TrajectoryStatus) -> bool:
+    return any(
+        step.status is StepStatus.OPEN
+        and (step.kind.value == "task" or any(p.outcome is None for p in step.parties))
+        for step in status.steps
+    )
+
+
+async def play_everyone(
+    handle: WorkflowHandle[Any, Any],
+    send: Send,
+    *,
+    env: WorkflowEnvironment | None = None,
+    outcome_for: Callable[[str, str], Outcome] | None = None,
+    until: Callable[[TrajectoryStatus], bool] = lambda s: s.finished_on is not None,
+) -> TrajectoryStatus:
+    """Complete every open task and decide every pending decision until `until` holds."""
+    for _ in range(400):
+        status = await wait_for(handle, lambda s: until(s) or actionable(s), env=env)
+        if until(status):
+            return status
+        seq = len(status.timeline)
+        for step in status.steps:
+            if step.status is not StepStatus.OPEN:
+                continue
+            if step.kind.value == "task":
+                await send(
+                    "complete_task",
+                    TaskCompletion(step_id=step.id, evidence=f"doc://{step.id}", completed_by="Coördinator"),
+                )
+            for party in step.parties:
+                if party.outcome is None:
+                    outcome = outcome_for(step.id, party.authority_id) if outcome_for else Outcome.APPROVE
+                    await send("decide", decision(party.authority_id, status.today, outcome, step_id=step.id))
+        await wait_for(handle, lambda s: len(s.timeline) > seq, env=env)
+    raise AssertionError("trajectory did not finish within 400 rounds of messages")

@@ -1,0 +1,7 @@
+"""The workflows a worker registers."""
+
+from __future__ import annotations
+
+from workflows.trajectory import InkantelingTrajectory
+
+WORKFLOWS: list[type] = [InkantelingTrajectory]

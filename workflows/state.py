@@ -1,0 +1,462 @@
+"""The trajectory as a deterministic state machine, independent of Temporal.
+
+The workflow class (workflows/trajectory.py) owns timers, activities and message handlers; it
+delegates every decision about *what the trajectory means* to this module: which steps are
+ready, whether a message is acceptable, what a round's verdict is, which phase we are in.
+Everything here takes "today" as an argument and never reads a clock, so it is safe inside
+the workflow sandbox and testable as plain Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from rules.deadlines import deadline_for
+from rules.voting import evaluate
+from schemas.common import Lane, Outcome, StepKind
+from schemas.deadlines import DeadlineRule
+from schemas.rules import DecisionRule, PartyVote, Unanimity
+from schemas.template import OLD_STRUCTURE, STEP_PHASES, Phase, StepSpec
+from schemas.trajectory import (
+    AbortRequest,
+    Amendment,
+    DecisionInput,
+    EffectiveDateChange,
+    JoinRequest,
+    Participant,
+    PartyDecision,
+    StepStatus,
+    StepView,
+    TaskCompletion,
+    TrajectoryInput,
+)
+
+FINAL_OUTCOMES = (Outcome.APPROVE, Outcome.REJECT, Outcome.ABSTAIN)
+# A single body's own decision passes only when it approves.
+_SINGLE_BODY_RULE: DecisionRule = Unanimity()
+EARLIEST_SESSION_YEAR = 2000
+
+
+class MessageRejected(ValueError):
+    """A message a validator refuses; its text is shown to the sender as it is."""
+
+
+@dataclass
+class PartyState:
+    authority_id: str
+    decision: DecisionInput | None = None
+    counted_as_abstention: bool = False  # silence at the deadline
+
+    @property
+    def outcome(self) -> Outcome | None:
+        if self.counted_as_abstention:
+            return Outcome.ABSTAIN
+        return self.decision.outcome if self.decision is not None else None
+
+    @property
+    def final(self) -> bool:
+        return self.outcome in FINAL_OUTCOMES
+
+
+@dataclass
+class StepState:
+    spec: StepSpec
+    status: StepStatus = StepStatus.WAITING
+    opened_on: date | None = None
+    completed_on: date | None = None
+    round_number: int = 0
+    parties: dict[str, PartyState] = field(default_factory=dict)
+    verdict: str | None = None
+    evidence: str | None = None
+    completion: TaskCompletion | None = None
+    started_action: bool = False  # an automatic step whose activity was scheduled
+
+    @property
+    def is_decision(self) -> bool:
+        return self.spec.kind in (StepKind.DECISION, StepKind.DECISION_ROUND)
+
+
+class TrajectoryState:
+    """All that the workflow knows about one trajectory, and the rules to change it."""
+
+    def __init__(self, inp: TrajectoryInput, started_on: date) -> None:
+        self.input = inp
+        self.request = inp.request
+        self.started_on = started_on
+        self.participants: list[Participant] = list(inp.request.participants)
+        self.planned_av_date = inp.request.planned_av_date
+        self.effective_date = inp.request.effective_date
+        self.needs_effective_date = False
+        self.renegotiating: str | None = None  # the rejected step awaiting amend or abort
+        self.abort: AbortRequest | None = None
+        self.aborted = False
+        self.finished_on: date | None = None
+        self.rejected_messages = 0
+        self.completion_order: list[str] = []
+        self.steps: dict[str, StepState] = {s.id: StepState(s) for s in inp.template.steps}
+
+    # --- identities -------------------------------------------------------------------------
+
+    def body_id(self, spec: StepSpec) -> str:
+        assert spec.body is not None
+        return self.request.cooperation_id if spec.body == OLD_STRUCTURE else spec.body
+
+    def participant_ids(self) -> list[str]:
+        return [p.authority_id for p in self.participants]
+
+    def _participant(self, authority_id: str) -> Participant | None:
+        for p in self.participants:
+            if p.authority_id == authority_id:
+                return p
+        return None
+
+    # --- the step graph ---------------------------------------------------------------------
+
+    def ready_steps(self) -> list[StepState]:
+        """Waiting steps whose dependencies are all done, in template order."""
+        if self.aborted or self.abort is not None:
+            return []
+        return [
+            step
+            for step in self.steps.values()
+            if step.status is StepStatus.WAITING
+            and all(self.steps[d].status is StepStatus.DONE for d in step.spec.depends_on)
+        ]
+
+    def all_done(self) -> bool:
+        return all(step.status is StepStatus.DONE for step in self.steps.values())
+
+    def open_step(self, step: StepState, today: date) -> None:
+        step.status = StepStatus.OPEN
+        step.opened_on = today
+        if step.spec.kind is StepKind.DECISION:
+            body = self.body_id(step.spec)
+            step.parties = {body: PartyState(body)}
+        elif step.spec.kind is StepKind.DECISION_ROUND:
+            step.parties = {pid: PartyState(pid) for pid in self.participant_ids()}
+
+    def complete_step(self, step: StepState, today: date, evidence: str | None = None) -> None:
+        step.status = StepStatus.DONE
+        step.completed_on = today
+        if evidence is not None:
+            step.evidence = evidence
+        self.completion_order.append(step.spec.id)
+
+    # --- dates ------------------------------------------------------------------------------
+
+    def anchor_date(self, anchor: str) -> date | None:
+        if anchor == "start":
+            return self.started_on
+        if anchor == "planned-av-date":
+            return self.planned_av_date
+        if anchor == "effective-date":
+            return self.effective_date
+        step = self.steps[anchor.removeprefix("step:")]
+        return step.completed_on
+
+    def date_for(self, rule: DeadlineRule | None) -> date | None:
+        if rule is None:
+            return None
+        anchor = self.anchor_date(rule.anchor)
+        return None if anchor is None else deadline_for(rule, anchor)
+
+    def due_date(self, step: StepState) -> date | None:
+        return self.date_for(step.spec.deadline)
+
+    def is_overdue(self, step: StepState, today: date) -> bool:
+        due = self.due_date(step)
+        return step.status is StepStatus.OPEN and due is not None and today > due
+
+    def any_overdue(self, today: date) -> bool:
+        return any(self.is_overdue(step, today) for step in self.steps.values())
+
+    def next_deadline(self, today: date) -> date | None:
+        dues = [
+            due
+            for step in self.steps.values()
+            if step.status is StepStatus.OPEN and (due := self.due_date(step)) is not None and due >= today
+        ]
+        return min(dues) if dues else None
+
+    # --- decisions --------------------------------------------------------------------------
+
+    def party_votes(self, step: StepState, *, closed: bool) -> list[PartyVote]:
+        votes: list[PartyVote] = []
+        for party in step.parties.values():
+            participant = self._participant(party.authority_id)
+            outcome = party.outcome
+            if closed and outcome not in FINAL_OUTCOMES:
+                outcome = Outcome.ABSTAIN
+            votes.append(
+                PartyVote(
+                    authority_id=party.authority_id,
+                    votes=participant.votes if participant else 1,
+                    is_municipality=participant.is_municipality if participant else False,
+                    outcome=outcome,
+                )
+            )
+        return votes
+
+    def rule_for(self, step: StepState) -> DecisionRule:
+        return step.spec.rule if step.spec.rule is not None else _SINGLE_BODY_RULE
+
+    def verdict(self, step: StepState, *, closed: bool) -> tuple[str, list[str]]:
+        result = evaluate(self.rule_for(step), self.party_votes(step, closed=closed), closed=closed)
+        return result.status, list(result.reasons)
+
+    def close_round(self, step: StepState) -> list[str]:
+        """Deadline passed: silence becomes abstention. Returns the silent parties."""
+        silent = [p.authority_id for p in step.parties.values() if not p.final]
+        for authority_id in silent:
+            step.parties[authority_id].counted_as_abstention = True
+        return silent
+
+    def pending_parties(self, step: StepState) -> list[str]:
+        return [p.authority_id for p in step.parties.values() if not p.final]
+
+    def pending_authorities(self) -> list[str]:
+        pending: set[str] = set()
+        for step in self.steps.values():
+            if step.status is StepStatus.OPEN and step.is_decision:
+                pending.update(self.pending_parties(step))
+        return sorted(pending)
+
+    def check_decision(self, d: DecisionInput, today: date) -> StepState | None:
+        """Validate a decision. Returns the step it belongs to, or None when it repeats one
+        already recorded (a no-op). Raises MessageRejected with a message for the sender."""
+        self._check_running()
+        parties = {pid for s in self.steps.values() for pid in s.parties} | set(self.participant_ids())
+        bodies = {self.body_id(s.spec) for s in self.steps.values() if s.spec.kind is StepKind.DECISION}
+        if d.authority_id not in parties | bodies:
+            known = ", ".join(sorted(parties | bodies))
+            raise MessageRejected(
+                f"authority {d.authority_id!r} is not a party to this trajectory (parties: {known})"
+            )
+        if d.session_date > today:
+            raise MessageRejected(
+                f"session date {d.session_date} lies in the future (the trajectory's today is {today})"
+            )
+        if d.session_date.year < EARLIEST_SESSION_YEAR:
+            raise MessageRejected(f"session date {d.session_date} is not plausible")
+        repeated = self._recorded_identical(d)
+        if d.step_id is not None:
+            if d.step_id not in self.steps:
+                raise MessageRejected(f"no step {d.step_id!r} in this trajectory")
+            step = self.steps[d.step_id]
+            if not step.is_decision:
+                raise MessageRejected(f"step {d.step_id!r} is a {step.spec.kind.value}, not a decision")
+            candidates = [step]
+        else:
+            candidates = [
+                s
+                for s in self.steps.values()
+                if s.status is StepStatus.OPEN and s.is_decision and d.authority_id in s.parties
+            ]
+        open_candidates = [s for s in candidates if s.status is StepStatus.OPEN and d.authority_id in s.parties]
+        if not open_candidates:
+            if repeated:
+                return None
+            where = f"step {d.step_id!r}" if d.step_id else "any step"
+            raise MessageRejected(f"{d.authority_id!r} has no open decision in {where} right now")
+        if len(open_candidates) > 1:
+            names = ", ".join(s.spec.id for s in open_candidates)
+            raise MessageRejected(
+                f"{d.authority_id!r} has several open decisions ({names}); name one with step_id"
+            )
+        step = open_candidates[0]
+        if step.opened_on is not None and d.session_date < step.opened_on - timedelta(days=366):
+            raise MessageRejected(
+                f"session date {d.session_date} lies long before the step opened on {step.opened_on}"
+            )
+        party = step.parties[d.authority_id]
+        if party.decision is not None and party.decision.outcome in FINAL_OUTCOMES:
+            if party.decision.same_content(d.model_copy(update={"step_id": d.step_id or step.spec.id})):
+                return None
+            raise MessageRejected(
+                f"{d.authority_id!r} already decided {party.decision.outcome.value!r} in {step.spec.id!r} "
+                f"(session {party.decision.session_date}, ref {party.decision.reference}); a different "
+                "decision needs an amendment by the coordinator"
+            )
+        if party.counted_as_abstention:
+            raise MessageRejected(
+                f"the round {step.spec.id!r} closed; {d.authority_id!r} was counted as abstaining"
+            )
+        return step
+
+    def _recorded_identical(self, d: DecisionInput) -> bool:
+        for step in self.steps.values():
+            party = step.parties.get(d.authority_id)
+            if party is None or party.decision is None:
+                continue
+            if party.decision.same_content(d.model_copy(update={"step_id": d.step_id or step.spec.id})):
+                return True
+        return False
+
+    def apply_decision(self, step: StepState, d: DecisionInput) -> None:
+        step.parties[d.authority_id].decision = d.model_copy(update={"step_id": step.spec.id})
+
+    # --- tasks ------------------------------------------------------------------------------
+
+    def check_task(self, c: TaskCompletion) -> StepState | None:
+        self._check_running()
+        step = self.steps.get(c.step_id)
+        if step is None:
+            open_tasks = ", ".join(self.open_task_ids()) or "none"
+            raise MessageRejected(f"no task {c.step_id!r} in this trajectory (open tasks: {open_tasks})")
+        if step.spec.kind is not StepKind.TASK:
+            raise MessageRejected(f"step {c.step_id!r} is a {step.spec.kind.value}, not a task")
+        if step.status is StepStatus.DONE:
+            if step.completion is not None and step.completion.evidence == c.evidence:
+                return None
+            raise MessageRejected(f"task {c.step_id!r} was already completed on {step.completed_on}")
+        if step.status is not StepStatus.OPEN:
+            waiting = [d for d in step.spec.depends_on if self.steps[d].status is not StepStatus.DONE]
+            raise MessageRejected(
+                f"task {c.step_id!r} is not open yet; it waits for: {', '.join(waiting) or '-'}"
+            )
+        return step
+
+    def open_task_ids(self) -> list[str]:
+        return [
+            s.spec.id for s in self.steps.values() if s.spec.kind is StepKind.TASK and s.status is StepStatus.OPEN
+        ]
+
+    # --- amendment, join, effective date, abort ---------------------------------------------
+
+    def check_amendment(self, a: Amendment, today: date) -> StepState:
+        self._check_running()
+        if self.renegotiating is None:
+            raise MessageRejected("nothing to amend: no decision has been rejected")
+        step = self.steps[self.renegotiating]
+        unknown = [pid for pid in a.reopen_for if pid not in step.parties]
+        if unknown:
+            raise MessageRejected(
+                f"cannot reopen for {', '.join(unknown)}: not a party to {step.spec.id!r} "
+                f"(parties: {', '.join(step.parties)})"
+            )
+        av = a.planned_av_date or self.planned_av_date
+        eff = a.effective_date or self.effective_date
+        if a.planned_av_date is not None and a.planned_av_date < today:
+            raise MessageRejected(f"planned_av_date {a.planned_av_date} lies in the past (today is {today})")
+        if eff < av:
+            raise MessageRejected(f"effective_date {eff} would fall before the general assembly on {av}")
+        return step
+
+    def apply_amendment(self, step: StepState, a: Amendment) -> list[str]:
+        reopen = list(a.reopen_for) or [
+            p.authority_id for p in step.parties.values() if p.outcome is not Outcome.APPROVE
+        ]
+        for pid in reopen:
+            step.parties[pid] = PartyState(pid)
+        if a.planned_av_date is not None:
+            self.planned_av_date = a.planned_av_date
+        if a.effective_date is not None:
+            self.effective_date = a.effective_date
+        step.round_number += 1
+        step.status = StepStatus.OPEN
+        step.verdict = None
+        self.renegotiating = None
+        return reopen
+
+    def check_join(self, j: JoinRequest) -> None:
+        self._check_running()
+        if j.participant.authority_id in self.participant_ids():
+            raise MessageRejected(f"{j.participant.authority_id!r} already takes part in this trajectory")
+        closed_rounds = [
+            s.spec.id
+            for s in self.steps.values()
+            if s.spec.kind is StepKind.DECISION_ROUND and s.status is StepStatus.DONE
+        ]
+        if closed_rounds:
+            raise MessageRejected(
+                f"the decision round {closed_rounds[0]!r} has closed; a later member joins through a new trajectory"
+            )
+
+    def apply_join(self, j: JoinRequest) -> list[str]:
+        """Add the participant; it gets its own decision in every open round."""
+        self.participants.append(j.participant)
+        joined: list[str] = []
+        for step in self.steps.values():
+            if step.spec.kind is StepKind.DECISION_ROUND and step.status is StepStatus.OPEN:
+                step.parties[j.participant.authority_id] = PartyState(j.participant.authority_id)
+                joined.append(step.spec.id)
+        return joined
+
+    def transfer_started(self) -> bool:
+        return any(
+            s.spec.lane is Lane.TRANSFER and s.spec.kind is StepKind.AUTOMATIC and s.status is not StepStatus.WAITING
+            for s in self.steps.values()
+        )
+
+    def check_effective_date(self, c: EffectiveDateChange, today: date) -> None:
+        self._check_running()
+        if c.effective_date < today:
+            raise MessageRejected(
+                f"effective date {c.effective_date} lies in the past (today is {today}); backdating is not allowed"
+            )
+        if c.effective_date < self.planned_av_date:
+            raise MessageRejected(
+                f"effective date {c.effective_date} falls before the general assembly on {self.planned_av_date}"
+            )
+        if self.transfer_started():
+            raise MessageRejected("the transfer has started; the effective date can no longer change")
+
+    def check_abort(self) -> None:
+        self._check_running()
+        if self.transfer_started():
+            raise MessageRejected("the transfer has started; an abort can no longer undo it")
+
+    def _check_running(self) -> None:
+        if self.aborted or self.abort is not None:
+            raise MessageRejected("the trajectory has been aborted")
+        if self.finished_on is not None:
+            raise MessageRejected("the trajectory has finished")
+
+    # --- phase and views --------------------------------------------------------------------
+
+    def phase(self) -> Phase:
+        if self.aborted or self.abort is not None:
+            return Phase.ABORTED
+        if self.finished_on is not None:
+            return Phase.INTEGRATED
+        if self.renegotiating is not None:
+            return Phase.RENEGOTIATION
+        if self.needs_effective_date:
+            return Phase.AWAITING_EFFECTIVE_DATE
+        open_phases = [s.spec.phase for s in self.steps.values() if s.status is StepStatus.OPEN]
+        if not open_phases:
+            done = [self.steps[i].spec.phase for i in self.completion_order]
+            open_phases = done[-1:] or [Phase.PREPARATION]
+        return max(open_phases, key=STEP_PHASES.index)
+
+    def step_views(self, today: date) -> tuple[StepView, ...]:
+        views = []
+        for step in self.steps.values():
+            views.append(
+                StepView(
+                    id=step.spec.id,
+                    title=step.spec.title,
+                    lane=step.spec.lane,
+                    kind=step.spec.kind,
+                    phase=step.spec.phase,
+                    status=step.status,
+                    due=self.due_date(step),
+                    overdue=self.is_overdue(step, today),
+                    opened_on=step.opened_on,
+                    completed_on=step.completed_on,
+                    round_number=step.round_number,
+                    parties=tuple(
+                        PartyDecision(
+                            authority_id=p.authority_id,
+                            outcome=p.outcome,
+                            decision=p.decision,
+                            counted_as_abstention=p.counted_as_abstention,
+                        )
+                        for p in step.parties.values()
+                    ),
+                    verdict=step.verdict,
+                    evidence=step.evidence,
+                )
+            )
+        return tuple(views)

@@ -1,0 +1,774 @@
+"""The inkanteling trajectory workflow.
+
+One run per trajectory, lasting months. The step graph comes from the template snapshotted in
+the input; `TrajectoryState` (workflows/state.py) decides what the trajectory means, this class
+does the durable part: a coroutine per open step, timers on the trajectory's calendar, the
+message handlers (updates with validators for callers who need an answer, signals with plain
+JSON for the Web UI and the `temporal` CLI), the audit journal and the search attributes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, ValidationError
+
+    from schemas.common import StepKind
+    from schemas.journal import (
+        ActionInput,
+        ActionResult,
+        JournalBatch,
+        JournalRecord,
+        Notification,
+        Snapshot,
+        TrajectoryRef,
+    )
+    from schemas.template import Action, ActionName, Phase, WaitResume
+    from schemas.trajectory import (
+        AbortRequest,
+        Ack,
+        Amendment,
+        DecisionInput,
+        EffectiveDateChange,
+        JoinRequest,
+        StepStatus,
+        TaskCompletion,
+        TimelineEntry,
+        TrajectoryInput,
+        TrajectoryStatus,
+    )
+    from workflows import search_attributes as sa
+    from workflows.state import MessageRejected, StepState, TrajectoryState
+
+PERSIST_JOURNAL = "persist_journal"
+PERFORM_ACTION = "perform_action"
+JOURNAL_BATCH_SIZE = 50
+COORDINATOR = "coordinator"
+
+# PostgreSQL may be away for a while: keep retrying with backoff, never fail the trajectory.
+_DB_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=["InvalidAction"],
+)
+_ACTIVITY_TIMEOUT = timedelta(seconds=30)
+
+
+class _Aborted(Exception):
+    """Raised inside step coroutines when an abort cancels them."""
+
+
+@workflow.defn(name="InkantelingTrajectory")
+class InkantelingTrajectory:
+    @workflow.init
+    def __init__(self, inp: TrajectoryInput) -> None:
+        info = workflow.info()
+        self._started_at = workflow.now()
+        self._speed = inp.request.calendar.speed
+        self._state = TrajectoryState(inp, self._sim_now().date())
+        self._ref = TrajectoryRef(
+            workflow_id=info.workflow_id,
+            run_id=info.first_execution_run_id,
+            cooperation_id=inp.request.cooperation_id,
+            cooperation_name=inp.request.cooperation_name,
+            kind=inp.request.kind,
+        )
+        self._journal: list[JournalRecord] = []
+        self._flushed = 0
+        self._version = 0  # bumped on every change; coroutines wait on it
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._published: dict[str, Any] = {}
+        self._notified: set[str] = set()  # reminder/escalation tags already sent (exactly once)
+
+    # --- the trajectory's calendar ----------------------------------------------------------
+
+    def _sim_now(self) -> datetime:
+        """Workflow time, compressed by the calendar's speed (1.0 = real time)."""
+        elapsed = workflow.now() - self._started_at
+        return self._started_at + elapsed * self._speed
+
+    def _today(self) -> date:
+        return self._sim_now().date()
+
+    @staticmethod
+    def _start_of(day: date) -> datetime:
+        return datetime.combine(day, time.min, tzinfo=timezone.utc)
+
+    async def _wait(self, condition: Callable[[], bool], until: datetime | None) -> bool:
+        """Wait for `condition` or until the calendar reaches `until`. True if the condition held."""
+        if until is None:
+            await workflow.wait_condition(condition)
+            return True
+        remaining = (until - self._sim_now()) / self._speed
+        if remaining <= timedelta(0):
+            return condition()
+        try:
+            await workflow.wait_condition(condition, timeout=remaining)
+        except TimeoutError:
+            return condition()
+        return True
+
+    def _changed_since(self, version: int) -> Callable[[], bool]:
+        return lambda: self._version != version
+
+    # --- run --------------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: TrajectoryInput) -> TrajectoryStatus:
+        request = inp.request
+        self._record(
+            "trajectory-started",
+            f"trajectory started for {request.cooperation_id} ({request.kind.value}) "
+            f"with {len(request.participants)} participants",
+            actor=request.coordinator,
+            data={
+                "template_version": inp.template.version,
+                "planned_av_date": request.planned_av_date.isoformat(),
+                "effective_date": request.effective_date.isoformat(),
+                "participants": [p.authority_id for p in request.participants],
+            },
+        )
+        flusher = asyncio.create_task(self._flush_journal())
+        try:
+            await self._drive()
+        except _Aborted:
+            pass
+        if self._state.abort is not None:
+            await self._compensate(self._state.abort)
+        else:
+            self._state.finished_on = self._today()
+            self._record("trajectory-integrated", f"{request.cooperation_id} is integrated into DVV Midwest")
+        self._changed()
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._flushed == len(self._journal))
+        flusher.cancel()
+        return self._status()
+
+    async def _drive(self) -> None:
+        """Open every ready step, until all are done or an abort arrives."""
+        while not self._state.all_done():
+            if self._state.abort is not None:
+                await self._cancel_steps()
+                raise _Aborted
+            for step in self._state.ready_steps():
+                self._open(step)
+            version = self._version
+            await workflow.wait_condition(lambda: self._version != version or self._state.abort is not None)
+        await asyncio.gather(*self._tasks.values())
+
+    def _open(self, step: StepState) -> None:
+        self._state.open_step(step, self._today())
+        self._record("step-opened", f"step {step.spec.id} opened", step_id=step.spec.id)
+        self._tasks[step.spec.id] = asyncio.create_task(self._run_step(step))
+        self._changed()
+
+    async def _run_step(self, step: StepState) -> None:
+        kind = step.spec.kind
+        if kind is StepKind.AUTOMATIC:
+            await self._run_automatic(step)
+        elif kind is StepKind.TASK:
+            await self._run_task(step)
+        elif kind in (StepKind.DECISION, StepKind.DECISION_ROUND):
+            await self._run_decision(step)
+        else:
+            await self._run_wait(step)
+        self._changed()
+
+    async def _cancel_steps(self) -> None:
+        running = [task for task in self._tasks.values() if not task.done()]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        for step in self._state.steps.values():
+            if step.status is StepStatus.OPEN:
+                step.status = StepStatus.CANCELLED
+                self._record("step-cancelled", f"step {step.spec.id} cancelled by the abort", step_id=step.spec.id)
+
+    # --- step kinds -------------------------------------------------------------------------
+
+    async def _perform(self, step_id: str, action: Action) -> ActionResult:
+        request = self._state.request
+        result: ActionResult = await workflow.execute_activity(
+            PERFORM_ACTION,
+            ActionInput(
+                trajectory=self._ref,
+                step_id=step_id,
+                action=action,
+                on=self._today(),
+                participants=tuple(self._state.participants),
+                staff=request.staff,
+                assets=request.assets,
+            ),
+            result_type=ActionResult,
+            start_to_close_timeout=_ACTIVITY_TIMEOUT,
+            retry_policy=_DB_RETRY,
+        )
+        return result
+
+    async def _run_automatic(self, step: StepState) -> None:
+        assert step.spec.action is not None
+        step.started_action = True
+        self._changed()
+        result = await self._perform(step.spec.id, step.spec.action)
+        self._state.complete_step(step, self._today(), evidence=result.summary)
+        self._record("step-done", f"step {step.spec.id} done: {result.summary}", step_id=step.spec.id)
+
+    async def _run_task(self, step: StepState) -> None:
+        await self._await_with_deadline(step, lambda: step.status is StepStatus.DONE)
+
+    async def _run_decision(self, step: StepState) -> None:
+        while True:
+            verdict = await self._await_verdict(step)
+            status, reasons = verdict
+            step.verdict = "; ".join(reasons)
+            if status == "approved":
+                self._state.complete_step(step, self._today())
+                self._record("decision-passed", f"{step.spec.id} approved: {step.verdict}", step_id=step.spec.id)
+                return
+            step.status = StepStatus.REJECTED
+            self._state.renegotiating = step.spec.id
+            self._record(
+                "decision-rejected",
+                f"{step.spec.id} not approved ({step.verdict}); renegotiation: amend or abort",
+                step_id=step.spec.id,
+                notification=self._notification(
+                    f"{step.spec.id}:rejected:{step.round_number}",
+                    (COORDINATOR,),
+                    f"Heronderhandeling: {step.spec.title}",
+                    f"De beslissing '{step.spec.title}' werd niet goedgekeurd ({step.verdict}). "
+                    "Wijzig het voorstel of stop het traject.",
+                ),
+            )
+            self._changed()
+            await workflow.wait_condition(
+                lambda: self._state.renegotiating is None or self._state.abort is not None
+            )
+            if self._state.abort is not None:
+                raise _Aborted
+
+    async def _await_verdict(self, step: StepState) -> tuple[str, list[str]]:
+        """Wait until the decision's outcome is certain, or its deadline closes a round."""
+        is_round = step.spec.kind is StepKind.DECISION_ROUND
+
+        def settled() -> bool:
+            return self._state.verdict(step, closed=False)[0] != "open"
+
+        await self._await_with_deadline(step, settled, on_deadline=self._close_round if is_round else None)
+        verdict = self._state.verdict(step, closed=False)
+        if verdict[0] == "open":  # the deadline closed the round: silence is abstention now
+            verdict = self._state.verdict(step, closed=True)
+        return verdict
+
+    def _close_round(self, step: StepState) -> bool:
+        silent = self._state.close_round(step)
+        if silent:
+            self._record(
+                "round-closed",
+                f"deadline of {step.spec.id} passed; silence counted as abstention for {', '.join(silent)}",
+                step_id=step.spec.id,
+                data={"silent": silent},
+                notification=self._notification(
+                    f"{step.spec.id}:escalation:{step.round_number}",
+                    (COORDINATOR, *silent),
+                    f"Termijn verstreken: {step.spec.title}",
+                    "De termijn is verstreken zonder beslissing van "
+                    f"{', '.join(silent)}; dit telt als onthouding.",
+                ),
+            )
+        return True
+
+    async def _await_with_deadline(
+        self,
+        step: StepState,
+        done: Callable[[], bool],
+        on_deadline: Callable[[StepState], bool] | None = None,
+    ) -> None:
+        """Wait for `done`, sending one reminder before the due date and one escalation after
+        it. `on_deadline` may settle the step at the deadline (a round closes); otherwise the
+        step stays open and overdue."""
+        catalogue = self._state.request.deadlines
+        while not done():
+            due = self._state.due_date(step)
+            wake: datetime | None = None
+            if due is not None:
+                reminder_at = self._start_of(due - timedelta(days=catalogue.reminder_days_before_deadline))
+                deadline_at = self._start_of(due + timedelta(days=1 + catalogue.escalation_days_after_deadline))
+                round_tag = step.round_number
+                reminder_key = f"{step.spec.id}:reminder:{round_tag}"
+                escalation_key = f"{step.spec.id}:escalation:{round_tag}"
+                now = self._sim_now()
+                if now >= deadline_at and not self._was_notified(escalation_key):
+                    if on_deadline is not None and on_deadline(step):
+                        self._mark_notified(escalation_key)
+                        self._changed()
+                        return
+                    self._escalate(step, escalation_key)
+                    continue
+                if now >= reminder_at and not self._was_notified(reminder_key) and now < deadline_at:
+                    self._remind(step, reminder_key, due)
+                    continue
+                if not self._was_notified(reminder_key) and now < reminder_at:
+                    wake = reminder_at
+                elif not self._was_notified(escalation_key):
+                    wake = deadline_at
+                else:
+                    wake = None
+                # The overdue flag flips at the end of the due day: wake then to publish it.
+                overdue_at = self._start_of(due + timedelta(days=1))
+                if now < overdue_at and (wake is None or overdue_at < wake):
+                    wake = overdue_at
+            version = self._version
+            await self._wait(lambda: done() or self._version != version, wake)
+            self._changed(bump=False)
+
+    # --- notifications (through the journal into the outbox) -------------------------------
+
+    def _was_notified(self, tag: str) -> bool:
+        return tag in self._notified
+
+    def _mark_notified(self, tag: str) -> None:
+        self._notified.add(tag)
+
+    def _notification(self, tag: str, recipients: tuple[str, ...], subject: str, body: str) -> Notification:
+        return Notification(
+            key=f"{self._ref.trajectory_id}:{tag}", recipients=recipients, subject=subject, body=body
+        )
+
+    def _recipients(self, step: StepState) -> tuple[str, ...]:
+        if step.is_decision:
+            return tuple(self._state.pending_parties(step))
+        return (step.spec.role or COORDINATOR,)
+
+    def _remind(self, step: StepState, key: str, due: date) -> None:
+        self._mark_notified(key)
+        recipients = self._recipients(step)
+        self._record(
+            "reminder-sent",
+            f"reminder for {step.spec.id} (due {due}) to {', '.join(recipients)}",
+            step_id=step.spec.id,
+            notification=self._notification(
+                key,
+                recipients,
+                f"Herinnering: {step.spec.title} tegen {due.isoformat()}",
+                f"'{step.spec.title}' in het traject {self._ref.cooperation_name} verwacht uw actie "
+                f"uiterlijk op {due.isoformat()}.",
+            ),
+        )
+
+    def _escalate(self, step: StepState, key: str) -> None:
+        self._mark_notified(key)
+        recipients = (COORDINATOR, *self._recipients(step))
+        self._record(
+            "escalation-sent",
+            f"{step.spec.id} is overdue; escalated to {', '.join(dict.fromkeys(recipients))}",
+            step_id=step.spec.id,
+            notification=self._notification(
+                key,
+                tuple(dict.fromkeys(recipients)),
+                f"Termijn overschreden: {step.spec.title}",
+                f"'{step.spec.title}' in het traject {self._ref.cooperation_name} is over tijd.",
+            ),
+        )
+        self._changed()
+
+    # --- waits and the effective date -------------------------------------------------------
+
+    async def _run_wait(self, step: StepState) -> None:
+        spec = step.spec
+        assert spec.wait_until is not None
+        if spec.wait_until.anchor == "effective-date":
+            await self._settle_effective_date()
+        while True:
+            target = self._state.date_for(spec.wait_until)
+            assert target is not None
+            resume_day = target if spec.resume is WaitResume.START_OF_DAY else target + timedelta(days=1)
+            version = self._version
+            changed = await self._wait(self._changed_since(version), self._start_of(resume_day))
+            if not changed:
+                break
+            if spec.wait_until.anchor == "effective-date":
+                await self._settle_effective_date()
+        self._state.complete_step(step, self._today())
+        self._record("step-done", f"{spec.id}: waited until {target}", step_id=spec.id)
+
+    async def _settle_effective_date(self) -> None:
+        """Never backdate: if the planned effective date has passed, ask for a new one."""
+        if self._state.effective_date >= self._today():
+            return
+        self._state.needs_effective_date = True
+        self._record(
+            "effective-date-needed",
+            f"approval came after the planned effective date {self._state.effective_date}; "
+            "a new effective date is needed",
+            notification=self._notification(
+                f"effective-date-needed:{self._state.effective_date.isoformat()}",
+                (COORDINATOR,),
+                "Nieuwe ingangsdatum nodig",
+                f"De geplande ingangsdatum {self._state.effective_date.isoformat()} is voorbij. "
+                "Leg een nieuwe ingangsdatum vast.",
+            ),
+        )
+        self._changed()
+        await workflow.wait_condition(lambda: not self._state.needs_effective_date)
+
+    # --- abort ------------------------------------------------------------------------------
+
+    async def _compensate(self, request: AbortRequest) -> None:
+        """Undo what was done, newest first, then tell the parties and restore the register."""
+        for step_id in reversed(self._state.completion_order):
+            step = self._state.steps[step_id]
+            if step.spec.compensation is None:
+                continue
+            result = await self._perform(step_id, step.spec.compensation)
+            step.status = StepStatus.COMPENSATED
+            self._record("step-compensated", f"{step_id} compensated: {result.summary}", step_id=step_id)
+        await self._perform(
+            "abort",
+            Action(name=ActionName.NOTIFY_PARTIES, message=f"Traject gestopt: {request.reason}"),
+        )
+        await self._perform("abort", Action(name=ActionName.RESTORE_REGISTER))
+        self._state.aborted = True
+        self._state.finished_on = self._today()
+        self._record("trajectory-aborted", f"trajectory aborted: {request.reason}", actor=request.aborted_by)
+
+    # --- journal ----------------------------------------------------------------------------
+
+    def _record(
+        self,
+        kind: str,
+        summary: str,
+        *,
+        actor: str | None = None,
+        step_id: str | None = None,
+        authority_id: str | None = None,
+        data: dict[str, Any] | None = None,
+        notification: Notification | None = None,
+    ) -> None:
+        record = JournalRecord(
+            seq=len(self._journal) + 1,
+            kind=kind,
+            on=self._today(),
+            at=workflow.now(),
+            summary=summary,
+            actor=actor,
+            step_id=step_id,
+            authority_id=authority_id,
+            data=data or {},
+            notification=notification,
+        )
+        self._journal.append(record)
+        workflow.logger.info(summary, extra={"kind": kind, "step_id": step_id})
+
+    async def _flush_journal(self) -> None:
+        """Persist the journal in order, in batches; each batch is idempotent by sequence."""
+        while True:
+            await workflow.wait_condition(lambda: self._flushed < len(self._journal))
+            batch = tuple(self._journal[self._flushed : self._flushed + JOURNAL_BATCH_SIZE])
+            try:
+                await workflow.execute_activity(
+                    PERSIST_JOURNAL,
+                    JournalBatch(trajectory=self._ref, records=batch, snapshot=self._snapshot()),
+                    start_to_close_timeout=_ACTIVITY_TIMEOUT,
+                    retry_policy=_DB_RETRY,
+                )
+            except ActivityError:  # pragma: no cover - retries are unlimited
+                workflow.logger.exception("persisting the journal failed; retrying")
+                continue
+            self._flushed += len(batch)
+
+    def _snapshot(self) -> Snapshot:
+        today = self._today()
+        status = self._status()
+        return Snapshot(
+            phase=self._state.phase(),
+            today=today,
+            planned_av_date=self._state.planned_av_date,
+            effective_date=self._state.effective_date,
+            needs_effective_date=self._state.needs_effective_date,
+            overdue=self._state.any_overdue(today),
+            pending_authorities=tuple(self._state.pending_authorities()),
+            next_deadline=self._state.next_deadline(today),
+            finished=self._state.finished_on is not None,
+            status_json=status.model_dump(mode="json", exclude={"timeline"}),
+        )
+
+    # --- publishing: search attributes and the Web UI summary ------------------------------
+
+    def _changed(self, *, bump: bool = True) -> None:
+        if bump:
+            self._version += 1
+        today = self._today()
+        phase = self._state.phase()
+        pending = self._state.pending_authorities()
+        overdue = self._state.any_overdue(today)
+        effective = self._start_of(self._state.effective_date)
+        current = {"phase": phase, "pending": pending, "overdue": overdue, "effective": effective}
+        previous = {key: self._published.get(key) for key in current}
+        if current == previous:
+            return
+        self._published.update(current)
+        updates: list[SearchAttributeUpdate[Any]] = [
+            sa.PHASE.value_set(phase.value),
+            sa.PENDING_AUTHORITIES.value_set(pending),
+            sa.OVERDUE.value_set(overdue),
+            sa.EFFECTIVE_DATE.value_set(effective),
+        ]
+        if previous["phase"] is None:
+            updates += [
+                sa.COOPERATION_KIND.value_set(self._ref.kind.value),
+                sa.COOPERATION_ID.value_set(self._ref.cooperation_id),
+            ]
+        workflow.upsert_search_attributes(updates)
+        if phase is not previous["phase"] and previous["phase"] is not None:
+            self._record("phase-changed", f"phase {previous['phase'].value} -> {phase.value}")
+        workflow.set_current_details(self._details(today))
+
+    def _details(self, today: date) -> str:
+        """Markdown shown in the Web UI: where the trajectory stands, at a glance."""
+        state = self._state
+        open_steps = [s for s in state.steps.values() if s.status is StepStatus.OPEN]
+        lines = [
+            f"**{self._ref.cooperation_name}** ({self._ref.kind.value}) — phase **{state.phase().value}**",
+            f"Calendar date {today}; general assembly {state.planned_av_date}; effective {state.effective_date}",
+        ]
+        if open_steps:
+            lines.append("Open: " + ", ".join(s.spec.id for s in open_steps))
+        pending = state.pending_authorities()
+        if pending:
+            lines.append("Awaiting decisions from: " + ", ".join(pending))
+        if state.any_overdue(today):
+            lines.append("⚠ overdue: " + ", ".join(s.spec.id for s in open_steps if state.is_overdue(s, today)))
+        return "\n\n".join(lines)
+
+    # --- query ------------------------------------------------------------------------------
+
+    @workflow.query
+    def status(self) -> TrajectoryStatus:
+        return self._status()
+
+    def _status(self) -> TrajectoryStatus:
+        state = self._state
+        today = self._today()
+        request = state.request
+        return TrajectoryStatus(
+            workflow_id=self._ref.workflow_id,
+            cooperation_id=request.cooperation_id,
+            cooperation_name=request.cooperation_name,
+            kind=request.kind,
+            template_version=state.input.template.version,
+            phase=state.phase(),
+            today=today,
+            started_on=state.started_on,
+            planned_av_date=state.planned_av_date,
+            effective_date=state.effective_date,
+            needs_effective_date=state.needs_effective_date,
+            participants=tuple(state.participants),
+            steps=state.step_views(today),
+            pending_authorities=tuple(state.pending_authorities()),
+            overdue=state.any_overdue(today),
+            next_deadline=state.next_deadline(today),
+            timeline=tuple(
+                TimelineEntry(
+                    seq=r.seq,
+                    on=r.on,
+                    at=r.at,
+                    kind=r.kind,
+                    summary=r.summary,
+                    actor=r.actor,
+                    step_id=r.step_id,
+                    authority_id=r.authority_id,
+                )
+                for r in self._journal
+            ),
+            rejected_messages=state.rejected_messages,
+            finished_on=state.finished_on,
+            abort_reason=state.abort.reason if state.abort else None,
+        )
+
+    # --- messages: one implementation, reachable as update (with validator) and signal ------
+
+    def _apply_decision(self, d: DecisionInput) -> Ack:
+        step = self._state.check_decision(d, self._today())
+        if step is None:
+            return Ack(message=f"decision of {d.authority_id} was already recorded", no_op=True)
+        self._state.apply_decision(step, d)
+        self._record(
+            "decision-recorded",
+            f"{d.authority_id} decided {d.outcome.value} on {step.spec.id} (session {d.session_date}, ref {d.reference})",
+            actor=d.recorded_by,
+            step_id=step.spec.id,
+            authority_id=d.authority_id,
+            data={"decision": d.model_dump(mode="json"), "round": step.round_number},
+        )
+        self._changed()
+        return Ack(message=f"decision of {d.authority_id} on {step.spec.id} recorded")
+
+    def _apply_task(self, c: TaskCompletion) -> Ack:
+        step = self._state.check_task(c)
+        if step is None:
+            return Ack(message=f"task {c.step_id} was already completed", no_op=True)
+        step.completion = c
+        self._state.complete_step(step, self._today(), evidence=c.evidence)
+        self._record(
+            "task-completed",
+            f"task {c.step_id} completed (evidence: {c.evidence})",
+            actor=c.completed_by,
+            step_id=c.step_id,
+            data={"completion": c.model_dump(mode="json")},
+        )
+        self._changed()
+        return Ack(message=f"task {c.step_id} completed")
+
+    def _apply_amendment(self, a: Amendment) -> Ack:
+        step = self._state.check_amendment(a, self._today())
+        reopened = self._state.apply_amendment(step, a)
+        self._record(
+            "amendment",
+            f"proposal amended ({a.reason}); new round {step.round_number} of {step.spec.id} for {', '.join(reopened)}",
+            actor=a.amended_by,
+            step_id=step.spec.id,
+            data={"amendment": a.model_dump(mode="json"), "reopened": reopened},
+        )
+        self._changed()
+        return Ack(message=f"amended; {step.spec.id} reopened for {', '.join(reopened)}")
+
+    def _apply_join(self, j: JoinRequest) -> Ack:
+        self._state.check_join(j)
+        rounds = self._state.apply_join(j)
+        self._record(
+            "member-joined",
+            f"{j.participant.authority_id} joined (olievlek)"
+            + (f"; decides in {', '.join(rounds)}" if rounds else ""),
+            actor=j.joined_by,
+            authority_id=j.participant.authority_id,
+            data={"participant": j.participant.model_dump(mode="json"), "rounds": rounds},
+        )
+        self._changed()
+        return Ack(message=f"{j.participant.authority_id} joined")
+
+    def _apply_effective_date(self, c: EffectiveDateChange) -> Ack:
+        self._state.check_effective_date(c, self._today())
+        previous = self._state.effective_date
+        self._state.effective_date = c.effective_date
+        self._state.needs_effective_date = False
+        self._record(
+            "effective-date-set",
+            f"effective date {previous} -> {c.effective_date} ({c.reason})",
+            actor=c.changed_by,
+            data={"from": previous.isoformat(), "to": c.effective_date.isoformat()},
+        )
+        self._changed()
+        return Ack(message=f"effective date set to {c.effective_date}")
+
+    def _apply_abort(self, r: AbortRequest) -> Ack:
+        self._state.check_abort()
+        self._state.abort = r
+        self._record("abort-requested", f"abort requested: {r.reason}", actor=r.aborted_by)
+        self._changed()
+        return Ack(message="abort accepted; compensating steps run now")
+
+    # Updates: the validator runs the same checks without changing anything.
+
+    @workflow.update(name="decide")
+    def decide(self, d: DecisionInput) -> Ack:
+        return self._apply_decision(d)
+
+    @decide.validator
+    def _validate_decide(self, d: DecisionInput) -> None:
+        self._state.check_decision(d, self._today())
+
+    @workflow.update(name="complete_task")
+    def complete_task(self, c: TaskCompletion) -> Ack:
+        return self._apply_task(c)
+
+    @complete_task.validator
+    def _validate_complete_task(self, c: TaskCompletion) -> None:
+        self._state.check_task(c)
+
+    @workflow.update(name="amend")
+    def amend(self, a: Amendment) -> Ack:
+        return self._apply_amendment(a)
+
+    @amend.validator
+    def _validate_amend(self, a: Amendment) -> None:
+        self._state.check_amendment(a, self._today())
+
+    @workflow.update(name="join")
+    def join(self, j: JoinRequest) -> Ack:
+        return self._apply_join(j)
+
+    @join.validator
+    def _validate_join(self, j: JoinRequest) -> None:
+        self._state.check_join(j)
+
+    @workflow.update(name="set_effective_date")
+    def set_effective_date(self, c: EffectiveDateChange) -> Ack:
+        return self._apply_effective_date(c)
+
+    @set_effective_date.validator
+    def _validate_set_effective_date(self, c: EffectiveDateChange) -> None:
+        self._state.check_effective_date(c, self._today())
+
+    @workflow.update(name="abort")
+    def abort(self, r: AbortRequest) -> Ack:
+        return self._apply_abort(r)
+
+    @abort.validator
+    def _validate_abort(self, r: AbortRequest) -> None:
+        self._state.check_abort()
+
+    # Signals: plain JSON, validated here; a bad one is recorded as rejected, never fatal.
+
+    def _signal(self, model: type[BaseModel], apply: Callable[[Any], Ack], payload: Any) -> None:
+        name = model.__name__
+        try:
+            message = model.model_validate(payload)
+            apply(message)
+        except ValidationError as exc:
+            self._reject_signal(name, "; ".join(_short_errors(exc)))
+        except MessageRejected as exc:
+            self._reject_signal(name, str(exc))
+
+    def _reject_signal(self, name: str, reason: str) -> None:
+        self._state.rejected_messages += 1
+        self._record("message-rejected", f"{name} signal rejected: {reason}"[:1000])
+        self._changed()
+
+    @workflow.signal(name="decide_signal")
+    def decide_signal(self, payload: Any) -> None:
+        self._signal(DecisionInput, self._apply_decision, payload)
+
+    @workflow.signal(name="complete_task_signal")
+    def complete_task_signal(self, payload: Any) -> None:
+        self._signal(TaskCompletion, self._apply_task, payload)
+
+    @workflow.signal(name="amend_signal")
+    def amend_signal(self, payload: Any) -> None:
+        self._signal(Amendment, self._apply_amendment, payload)
+
+    @workflow.signal(name="join_signal")
+    def join_signal(self, payload: Any) -> None:
+        self._signal(JoinRequest, self._apply_join, payload)
+
+    @workflow.signal(name="set_effective_date_signal")
+    def set_effective_date_signal(self, payload: Any) -> None:
+        self._signal(EffectiveDateChange, self._apply_effective_date, payload)
+
+    @workflow.signal(name="abort_signal")
+    def abort_signal(self, payload: Any) -> None:
+        self._signal(AbortRequest, self._apply_abort, payload)
+
+
+def _short_errors(exc: ValidationError) -> list[str]:
+    return [
+        f"{'.'.join(str(part) for part in error['loc']) or 'payload'}: {error['msg']}"[:200]
+        for error in exc.errors()[:5]
+    ]
