@@ -1,0 +1,1 @@
+"""PostgreSQL: versioned SQL migrations, connections and the repository of the register."""
