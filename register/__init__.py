@@ -1,0 +1,1 @@
+"""The register of cooperations as people supply it: CSV import of fiches."""

@@ -1,0 +1,74 @@
+"""The coordinators' command line: `python starter.py GROUP COMMAND [options]`.
+
+Each group of commands lives in its own module under cli/ (cli/register_commands.py, ...)
+exposing `add_parser(subparsers)`; it adds its sub-commands and gives each a
+`handler(args, settings) -> int` through `set_defaults(handler=...)`. To add a group, write the
+module and list it in `GROUPS`. Configuration errors and an unreachable database are turned
+into one stderr line and an exit code here, the same way for every group.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Protocol
+
+from cli import register_commands
+from cli.exit_codes import ExitCode
+from db.connect import DatabaseUnavailable
+from log import configure_logging
+from settings import SettingsError, load_settings
+
+
+class CommandGroup(Protocol):
+    def add_parser(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        """Add one group of sub-commands, each with a `handler` default."""
+
+
+GROUPS: tuple[CommandGroup, ...] = (register_commands,)
+
+_EPILOG = """\
+examples:
+  starter.py register list
+  starter.py register import fiches.csv
+  starter.py register show wijk-werken --help
+
+exit codes: 0 ok, 2 usage, 3 invalid input, 4 not found, 5 refused, 6 unavailable, 7 conflict
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="starter.py",
+        description="Command line of the inkanteling trajectories of DVV Midwest.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    subparsers = parser.add_subparsers(dest="group", required=True, metavar="GROUP")
+    for group in GROUPS:
+        group.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(str(exc), file=sys.stderr)
+        return ExitCode.INVALID_INPUT
+    # Library log lines (asyncpg, Temporal) go to stderr; stdout stays the command's output.
+    configure_logging(settings, stream=sys.stderr)
+    try:
+        return int(args.handler(args, settings))
+    except DatabaseUnavailable as exc:
+        print(str(exc), file=sys.stderr)
+        return ExitCode.UNAVAILABLE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
