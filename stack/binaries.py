@@ -19,7 +19,8 @@ def _find(name: str, package: str) -> Path:
     if found:
         return Path(found)
     raise MissingBinary(
-        f"the `{name}` binary is missing (package {package}); run `make install` to install the locked dependencies"
+        f"the `{name}` binary is missing (package {package}); "
+        "run `make install` to install the locked dependencies"
     )
 
 

