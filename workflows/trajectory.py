@@ -104,18 +104,25 @@ class InkantelingTrajectory:
         return datetime.combine(day, time.min, tzinfo=timezone.utc)
 
     async def _wait(self, condition: Callable[[], bool], until: datetime | None) -> bool:
-        """Wait for `condition` or until the calendar reaches `until`. True if the condition held."""
+        """Wait for `condition` or until the calendar reaches `until`. True if the condition
+        held. An abort ends every wait: step coroutines stop cooperatively by raising
+        `_Aborted`, so no timer or activity is left half-cancelled."""
+
+        def stop() -> bool:
+            return condition() or self._state.abort is not None
+
         if until is None:
-            await workflow.wait_condition(condition)
-            return True
-        remaining = (until - self._sim_now()) / self._speed
-        if remaining <= timedelta(0):
-            return condition()
-        try:
-            await workflow.wait_condition(condition, timeout=remaining)
-        except TimeoutError:
-            return condition()
-        return True
+            await workflow.wait_condition(stop)
+        else:
+            remaining = (until - self._sim_now()) / self._speed
+            if remaining > timedelta(0):
+                try:
+                    await workflow.wait_condition(stop, timeout=remaining)
+                except TimeoutError:
+                    pass
+        if self._state.abort is not None:
+            raise _Aborted
+        return condition()
 
     def _changed_since(self, version: int) -> Callable[[], bool]:
         return lambda: self._version != version
@@ -138,6 +145,8 @@ class InkantelingTrajectory:
             },
         )
         flusher = asyncio.create_task(self._flush_journal())
+        # Every row an action writes refers to the trajectory row the first flush creates.
+        await workflow.wait_condition(lambda: self._flushed >= 1)
         try:
             await self._drive()
         except _Aborted:
@@ -183,9 +192,9 @@ class InkantelingTrajectory:
         self._changed()
 
     async def _cancel_steps(self) -> None:
+        # Waiting steps see the abort and raise _Aborted; a running activity finishes first
+        # (its effect is then compensated like any other completed step).
         running = [task for task in self._tasks.values() if not task.done()]
-        for task in running:
-            task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
         for step in self._state.steps.values():
             if step.status is StepStatus.OPEN:
@@ -248,11 +257,7 @@ class InkantelingTrajectory:
                 ),
             )
             self._changed()
-            await workflow.wait_condition(
-                lambda: self._state.renegotiating is None or self._state.abort is not None
-            )
-            if self._state.abort is not None:
-                raise _Aborted
+            await self._wait(lambda: self._state.renegotiating is None, None)
 
     async def _await_verdict(self, step: StepState) -> tuple[str, list[str]]:
         """Wait until the decision's outcome is certain, or its deadline closes a round."""
@@ -417,7 +422,7 @@ class InkantelingTrajectory:
             ),
         )
         self._changed()
-        await workflow.wait_condition(lambda: not self._state.needs_effective_date)
+        await self._wait(lambda: not self._state.needs_effective_date, None)
 
     # --- abort ------------------------------------------------------------------------------
 

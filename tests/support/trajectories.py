@@ -153,10 +153,13 @@ def decision(authority_id: str, today: date, outcome: Outcome = Outcome.APPROVE,
     )
 
 
-def actionable(status: TrajectoryStatus) -> bool:
+def actionable(status: TrajectoryStatus, silent: frozenset[str] = frozenset()) -> bool:
     return any(
         step.status is StepStatus.OPEN
-        and (step.kind.value == "task" or any(p.outcome is None for p in step.parties))
+        and (
+            step.kind.value == "task"
+            or any(p.outcome is None and p.authority_id not in silent for p in step.parties)
+        )
         for step in status.steps
     )
 
@@ -167,11 +170,13 @@ async def play_everyone(
     *,
     env: WorkflowEnvironment | None = None,
     outcome_for: Callable[[str, str], Outcome] | None = None,
+    silent: frozenset[str] = frozenset(),
     until: Callable[[TrajectoryStatus], bool] = lambda s: s.finished_on is not None,
 ) -> TrajectoryStatus:
-    """Complete every open task and decide every pending decision until `until` holds."""
+    """Complete every open task and decide every pending decision until `until` holds.
+    Parties in `silent` never answer (their silence becomes abstention at the deadline)."""
     for _ in range(400):
-        status = await wait_for(handle, lambda s: until(s) or actionable(s), env=env)
+        status = await wait_for(handle, lambda s: until(s) or actionable(s, silent), env=env)
         if until(status):
             return status
         seq = len(status.timeline)
@@ -184,7 +189,7 @@ async def play_everyone(
                     TaskCompletion(step_id=step.id, evidence=f"doc://{step.id}", completed_by="Coördinator"),
                 )
             for party in step.parties:
-                if party.outcome is None:
+                if party.outcome is None and party.authority_id not in silent:
                     outcome = outcome_for(step.id, party.authority_id) if outcome_for else Outcome.APPROVE
                     await send("decide", decision(party.authority_id, status.today, outcome, step_id=step.id))
         await wait_for(handle, lambda s: len(s.timeline) > seq, env=env)
