@@ -73,6 +73,10 @@ ENV_NAMES: dict[str, str] = {
 }
 
 
+# Values never repeated in error messages: a URL may carry a password, a key is a secret.
+_SECRET_FIELDS = frozenset({"database_url", "codec_key"})
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build `Settings` from the environment; raise `SettingsError` naming the variable at fault."""
     env = os.environ if environ is None else environ
@@ -84,5 +88,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "?"
             name = ENV_NAMES.get(field, field)
-            problems.append(f"{name}={raw.get(field)!r}: {error['msg']}")
+            shown = "<hidden>" if field in _SECRET_FIELDS else repr(raw.get(field))
+            problems.append(f"{name}={shown}: {error['msg']}")
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from None

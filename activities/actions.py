@@ -11,7 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from db.connect import DbConnection
-from db.register import set_cooperation_status
+from db.register import CooperationNotFound, set_cooperation_status
 from schemas.common import CooperationStatus
 from schemas.journal import ActionInput, ActionResult
 from schemas.template import ActionName
@@ -33,7 +33,11 @@ class ActionActivities:
             )
             if done is not None:
                 return ActionResult(summary=str(done), repeated=True)
-            summary = await _perform(conn, inp)
+            try:
+                summary = await _perform(conn, inp)
+            except CooperationNotFound as exc:
+                # Retrying cannot make a cooperation appear in the register.
+                raise ApplicationError(str(exc), type="InvalidAction", non_retryable=True) from exc
             await conn.execute(
                 "INSERT INTO actions (trajectory_id, step_id, action, summary) VALUES ($1, $2, $3, $4)",
                 trajectory_id,
