@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol
 
-from cli import register_commands
+from cli import register_commands, report_commands
 from cli.exit_codes import ExitCode
 from db.connect import DatabaseUnavailable
 from log import configure_logging
@@ -26,7 +26,7 @@ class CommandGroup(Protocol):
         """Add one group of sub-commands, each with a `handler` default."""
 
 
-GROUPS: tuple[CommandGroup, ...] = (register_commands,)
+GROUPS: tuple[CommandGroup, ...] = (register_commands, report_commands)
 
 _EPILOG = """\
 examples:

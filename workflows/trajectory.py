@@ -60,7 +60,9 @@ _DB_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
     non_retryable_error_types=["InvalidAction"],
 )
-_ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# Our activities are single short transactions; a worker that dies mid-activity is noticed
+# after this long and the activity is retried elsewhere.
+_ACTIVITY_TIMEOUT = timedelta(seconds=10)
 
 
 class _Aborted(Exception):
