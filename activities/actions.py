@@ -26,7 +26,8 @@ class ActionActivities:
         trajectory_id = inp.trajectory.trajectory_id
         async with self._pool.acquire() as conn, conn.transaction():
             done = await conn.fetchval(
-                "SELECT summary FROM actions WHERE trajectory_id = $1 AND step_id = $2 AND action = $3",
+                "SELECT summary FROM actions WHERE trajectory_id = $1 AND step_id = $2 AND "
+                "action = $3",
                 trajectory_id,
                 inp.step_id,
                 inp.action.name.value,
@@ -39,13 +40,16 @@ class ActionActivities:
                 # Retrying cannot make a cooperation appear in the register.
                 raise ApplicationError(str(exc), type="InvalidAction", non_retryable=True) from exc
             await conn.execute(
-                "INSERT INTO actions (trajectory_id, step_id, action, summary) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO actions (trajectory_id, step_id, action, summary) VALUES ($1, $2, "
+                "$3, $4)",
                 trajectory_id,
                 inp.step_id,
                 inp.action.name.value,
                 summary,
             )
-        activity.logger.info("action performed", extra={"action": inp.action.name.value, "step_id": inp.step_id})
+        activity.logger.info(
+            "action performed", extra={"action": inp.action.name.value, "step_id": inp.step_id}
+        )
         return ActionResult(summary=summary)
 
 
@@ -63,7 +67,8 @@ async def _perform(conn: DbConnection, inp: ActionInput) -> str:
                 """
                 INSERT INTO documents (trajectory_id, name, status, step_id, created_on)
                 VALUES ($1, $2, 'draft', $3, $4)
-                ON CONFLICT (trajectory_id, name) DO UPDATE SET status = 'draft', withdrawn_on = NULL
+                ON CONFLICT (trajectory_id, name)
+                DO UPDATE SET status = 'draft', withdrawn_on = NULL
                 """,
                 trajectory_id,
                 document,
@@ -74,7 +79,8 @@ async def _perform(conn: DbConnection, inp: ActionInput) -> str:
         case ActionName.WITHDRAW_DOCUMENT:
             document = _document(inp)
             await conn.execute(
-                "UPDATE documents SET status = 'withdrawn', withdrawn_on = $3 WHERE trajectory_id = $1 AND name = $2",
+                "UPDATE documents SET status = 'withdrawn', withdrawn_on = $3 WHERE "
+                "trajectory_id = $1 AND name = $2",
                 trajectory_id,
                 document,
                 inp.on,
@@ -147,7 +153,9 @@ async def _perform(conn: DbConnection, inp: ActionInput) -> str:
         case ActionName.RESTORE_REGISTER:
             await set_cooperation_status(conn, cooperation_id, CooperationStatus.ACTIVE)
             return f"{cooperation_id} restored to active in the register"
-    raise ApplicationError(f"unknown action {action.name}", type="InvalidAction", non_retryable=True)
+    raise ApplicationError(
+        f"unknown action {action.name}", type="InvalidAction", non_retryable=True
+    )
 
 
 def _document(inp: ActionInput) -> str:

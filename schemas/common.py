@@ -33,8 +33,14 @@ def _clean_text(value: str) -> str:
     return value
 
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_clean_text)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000), AfterValidator(_clean_text)]
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_clean_text),
+]
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=4000), AfterValidator(_clean_text)
+]
 
 
 class CooperationKind(StrEnum):

@@ -137,7 +137,9 @@ class Template(BaseModel):
                 if rule is not None and rule.anchor.startswith("step:"):
                     anchor = rule.anchor.removeprefix("step:")
                     if anchor not in seen:
-                        raise ValueError(f"step {step.id!r} has a date anchored on unknown step {anchor!r}")
+                        raise ValueError(
+                            f"step {step.id!r} has a date anchored on unknown step {anchor!r}"
+                        )
         cycle = _find_cycle({step.id: step.depends_on for step in self.steps})
         if cycle:
             raise ValueError(f"step {cycle[0]!r} depends on itself through " + " -> ".join(cycle))

@@ -96,7 +96,10 @@ class TrajectoryRequest(_Model):
                 f"effective_date {self.effective_date} is before planned_av_date "
                 f"{self.planned_av_date}; the transfer follows the general assembly"
             )
-        if not 2000 <= self.planned_av_date.year <= 2100 or not 2000 <= self.effective_date.year <= 2100:
+        if (
+            not 2000 <= self.planned_av_date.year <= 2100
+            or not 2000 <= self.effective_date.year <= 2100
+        ):
             raise ValueError("dates must lie between the years 2000 and 2100")
         return self
 

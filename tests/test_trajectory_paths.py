@@ -11,7 +11,6 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from operations.start import start_trajectory
 from schemas.common import CooperationKind, Outcome
 from schemas.template import Phase
 from schemas.trajectory import (
@@ -27,6 +26,7 @@ from tests.support.trajectories import (
     participant,
     play_everyone,
     running_worker,
+    start,
     status_of,
     via_signals,
     wait_for,
@@ -55,9 +55,15 @@ async def test_rejection_then_amendment_reaches_integration(
 ) -> None:
     env = time_skipping_env
     today = (await env.get_current_time()).date()
-    request = make_request(CooperationKind.PROJECTVERENIGING, start=today)
+    # Izegem decides last: under unanimity its rejection settles the round at once, and a
+    # council deciding after that would be refused (the proposal is being renegotiated).
+    request = make_request(
+        CooperationKind.PROJECTVERENIGING,
+        start=today,
+        participants=("roeselare", "tielt", "izegem"),
+    )
     async with running_worker(env.client, database_url) as queue:
-        handle = await start_trajectory(env.client, queue, request)
+        handle = await start(env.client, queue, request)
         send = via_signals(handle)
         rejected = await play_everyone(
             handle,
@@ -87,14 +93,20 @@ async def test_rejection_then_amendment_reaches_integration(
             "izegem": None,
         }
         assert reopened.planned_av_date == new_av
-        final = await play_everyone(handle, send, env=env)
+        await play_everyone(handle, send, env=env)
+        final = await handle.result()  # completes after the journal's last flush
     assert final.phase is Phase.INTEGRATED
     rows = await db.fetch(
-        "SELECT round_number, outcome FROM decisions WHERE step_id = 'council-round' AND authority_id = 'izegem' ORDER BY 1"
+        "SELECT round_number, outcome FROM decisions WHERE step_id = 'council-round' AND "
+        "authority_id = 'izegem' ORDER BY 1"
     )
     assert [(r["round_number"], r["outcome"]) for r in rows] == [(0, "reject"), (1, "approve")]
     kinds = [r["kind"] for r in await db.fetch("SELECT kind FROM events ORDER BY seq")]
-    assert kinds.index("decision-rejected") < kinds.index("amendment") < kinds.index("trajectory-integrated")
+    assert (
+        kinds.index("decision-rejected")
+        < kinds.index("amendment")
+        < kinds.index("trajectory-integrated")
+    )
 
 
 async def test_abort_runs_compensation(
@@ -104,7 +116,7 @@ async def test_abort_runs_compensation(
     today = (await env.get_current_time()).date()
     request = make_request(CooperationKind.PROJECTVERENIGING, start=today)
     async with running_worker(env.client, database_url) as queue:
-        handle = await start_trajectory(env.client, queue, request)
+        handle = await start(env.client, queue, request)
         send = via_signals(handle)
         await play_everyone(handle, send, env=env, until=round_open("council-round"))
         drafts = await db.fetch("SELECT name, status FROM documents ORDER BY name")
@@ -112,8 +124,16 @@ async def test_abort_runs_compensation(
             ("overdrachtsvoorstel", "draft"),
             ("statutenwijziging", "draft"),
         ]
-        assert await db.fetchval("SELECT status FROM cooperations WHERE id = $1", request.cooperation_id) == "in-trajectory"
-        await send("abort", AbortRequest(reason="Gemeenten kiezen een andere weg", aborted_by="Coördinator"))
+        assert (
+            await db.fetchval(
+                "SELECT status FROM cooperations WHERE id = $1", request.cooperation_id
+            )
+            == "in-trajectory"
+        )
+        await send(
+            "abort",
+            AbortRequest(reason="Gemeenten kiezen een andere weg", aborted_by="Coördinator"),
+        )
         final = await handle.result()
     assert final.phase is Phase.ABORTED
     assert final.abort_reason == "Gemeenten kiezen een andere weg"
@@ -121,8 +141,13 @@ async def test_abort_runs_compensation(
     assert step_of(final, "draft-statute-change").status is StepStatus.COMPENSATED
     withdrawn = await db.fetch("SELECT status FROM documents")
     assert {r["status"] for r in withdrawn} == {"withdrawn"}
-    assert await db.fetchval("SELECT status FROM cooperations WHERE id = $1", request.cooperation_id) == "active"
-    notice = await db.fetchrow("SELECT recipients, subject FROM outbox WHERE key LIKE '%:abort:notify-parties'")
+    assert (
+        await db.fetchval("SELECT status FROM cooperations WHERE id = $1", request.cooperation_id)
+        == "active"
+    )
+    notice = await db.fetchrow(
+        "SELECT recipients, subject FROM outbox WHERE key LIKE '%:abort:notify-parties'"
+    )
     assert notice is not None
     assert sorted(notice["recipients"]) == ["izegem", "roeselare", "tielt"]
     assert "Gemeenten kiezen een andere weg" in notice["subject"]
@@ -138,10 +163,12 @@ async def test_silence_at_deadline_counts_as_abstention_and_rule_decides(
     env = time_skipping_env
     today = (await env.get_current_time()).date()
     request = make_request(
-        CooperationKind.SHARED_SERVICE, start=today, participants=("roeselare", "izegem", "tielt", "staden")
+        CooperationKind.SHARED_SERVICE,
+        start=today,
+        participants=("roeselare", "izegem", "tielt", "staden"),
     )
     async with running_worker(env.client, database_url) as queue:
-        handle = await start_trajectory(env.client, queue, request)
+        handle = await start(env.client, queue, request)
         send = via_signals(handle)
         status = await play_everyone(
             handle,
@@ -157,14 +184,24 @@ async def test_silence_at_deadline_counts_as_abstention_and_rule_decides(
         # The round closed at its deadline, not before.
         assert council.completed_on is not None and council.due is not None
         assert council.completed_on > council.due
-        final = await play_everyone(handle, send, env=env)
+        await play_everyone(handle, send, env=env)
+        final = await handle.result()
     assert final.phase is Phase.INTEGRATED
-    reminders = await db.fetch("SELECT key, recipients FROM outbox WHERE key LIKE '%council-round:reminder:%'")
+    reminders = await db.fetch(
+        "SELECT key, recipients FROM outbox WHERE key LIKE '%council-round:reminder:%'"
+    )
     assert [r["recipients"] for r in reminders] == [["staden"]]
-    escalations = await db.fetch("SELECT recipients FROM outbox WHERE key LIKE '%council-round:escalation:%'")
+    escalations = await db.fetch(
+        "SELECT recipients FROM outbox WHERE key LIKE '%council-round:escalation:%'"
+    )
     assert [sorted(r["recipients"]) for r in escalations] == [["coordinator", "staden"]]
     # Exactly once: one audit record per notification as well.
-    assert await db.fetchval("SELECT count(*) FROM events WHERE kind = 'reminder-sent' AND step_id = 'council-round'") == 1
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM events WHERE kind = 'reminder-sent' AND step_id = 'council-round'"
+        )
+        == 1
+    )
 
 
 async def test_silence_under_unanimity_rejects(
@@ -174,7 +211,7 @@ async def test_silence_under_unanimity_rejects(
     today = (await env.get_current_time()).date()
     request = make_request(CooperationKind.PROJECTVERENIGING, start=today)
     async with running_worker(env.client, database_url) as queue:
-        handle = await start_trajectory(env.client, queue, request)
+        handle = await start(env.client, queue, request)
         status = await play_everyone(
             handle,
             via_signals(handle),
@@ -196,18 +233,23 @@ async def test_member_joins_mid_round_and_gets_its_own_decision(
     today = (await env.get_current_time()).date()
     request = make_request(CooperationKind.PROJECTVERENIGING, start=today)
     async with running_worker(env.client, database_url) as queue:
-        handle = await start_trajectory(env.client, queue, request)
+        handle = await start(env.client, queue, request)
         send = via_signals(handle)
         await play_everyone(handle, send, env=env, until=round_open("council-round"))
         await send("join", JoinRequest(participant=participant("ledegem"), joined_by="Coördinator"))
         joined = await wait_for(handle, lambda s: "ledegem" in s.pending_authorities, env=env)
         assert "ledegem" in [p.authority_id for p in joined.participants]
-        final = await play_everyone(handle, send, env=env)
+        await play_everyone(handle, send, env=env)
+        final = await handle.result()
     council = step_of(final, "council-round")
     assert {p.authority_id for p in council.parties} == {"roeselare", "izegem", "tielt", "ledegem"}
-    assert await db.fetchval(
-        "SELECT outcome FROM decisions WHERE authority_id = 'ledegem' AND step_id = 'council-round'"
-    ) == "approve"
+    assert (
+        await db.fetchval(
+            "SELECT outcome FROM decisions WHERE authority_id = 'ledegem' AND step_id = "
+            "'council-round'"
+        )
+        == "approve"
+    )
 
 
 async def test_approval_after_planned_effective_date_asks_for_a_new_one(
@@ -220,7 +262,7 @@ async def test_approval_after_planned_effective_date_asks_for_a_new_one(
         CooperationKind.REGIONAL_ROLE, start=today, av_after_days=180, effective_after_days=185
     )
     async with running_worker(env.client, database_url) as queue:
-        handle = await start_trajectory(env.client, queue, request)
+        handle = await start(env.client, queue, request)
         send = via_signals(handle)
         waiting = await play_everyone(
             handle, send, env=env, until=lambda s: s.phase is Phase.AWAITING_EFFECTIVE_DATE
@@ -231,13 +273,26 @@ async def test_approval_after_planned_effective_date_asks_for_a_new_one(
         # Backdating is refused (recorded as a rejected message), a future date accepted.
         await send(
             "set_effective_date",
-            EffectiveDateChange(effective_date=request.effective_date, reason="oud", changed_by="C"),
+            EffectiveDateChange(
+                effective_date=request.effective_date, reason="oud", changed_by="C"
+            ),
         )
-        await send("set_effective_date", EffectiveDateChange(effective_date=new_date, reason="nieuw", changed_by="C"))
-        final = await play_everyone(handle, send, env=env)
+        await send(
+            "set_effective_date",
+            EffectiveDateChange(effective_date=new_date, reason="nieuw", changed_by="C"),
+        )
+        await play_everyone(handle, send, env=env)
+        final = await handle.result()
     assert final.rejected_messages == 1
     assert final.effective_date == new_date
-    assert await db.fetchval("SELECT integrated_on FROM cooperations WHERE id = $1", request.cooperation_id) == new_date
-    outbox = await db.fetchval("SELECT count(*) FROM outbox WHERE subject = 'Nieuwe ingangsdatum nodig'")
+    assert (
+        await db.fetchval(
+            "SELECT integrated_on FROM cooperations WHERE id = $1", request.cooperation_id
+        )
+        == new_date
+    )
+    outbox = await db.fetchval(
+        "SELECT count(*) FROM outbox WHERE subject = 'Nieuwe ingangsdatum nodig'"
+    )
     assert outbox == 1
     assert await status_of(handle) is not None

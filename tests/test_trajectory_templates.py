@@ -8,10 +8,15 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from operations.start import start_trajectory
 from schemas.common import CooperationKind
 from schemas.template import Phase
-from tests.support.trajectories import make_request, play_everyone, running_worker, via_signals
+from tests.support.trajectories import (
+    make_request,
+    play_everyone,
+    running_worker,
+    start,
+    via_signals,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -24,7 +29,7 @@ async def test_template_runs_to_integration(
     today = (await env.get_current_time()).date()
     request = make_request(kind, start=today)
     async with running_worker(env.client, database_url) as task_queue:
-        handle = await start_trajectory(env.client, task_queue, request)
+        handle = await start(env.client, task_queue, request)
         status = await play_everyone(handle, via_signals(handle), env=env)
         final = await handle.result()
 

@@ -175,7 +175,9 @@ class TrajectoryState:
         dues = [
             due
             for step in self.steps.values()
-            if step.status is StepStatus.OPEN and (due := self.due_date(step)) is not None and due >= today
+            if step.status is StepStatus.OPEN
+            and (due := self.due_date(step)) is not None
+            and due >= today
         ]
         return min(dues) if dues else None
 
@@ -226,8 +228,12 @@ class TrajectoryState:
         """Validate a decision. Returns the step it belongs to, or None when it repeats one
         already recorded (a no-op). Raises MessageRejected with a message for the sender."""
         self._check_running()
-        parties = {pid for s in self.steps.values() for pid in s.parties} | set(self.participant_ids())
-        bodies = {self.body_id(s.spec) for s in self.steps.values() if s.spec.kind is StepKind.DECISION}
+        parties = {pid for s in self.steps.values() for pid in s.parties} | set(
+            self.participant_ids()
+        )
+        bodies = {
+            self.body_id(s.spec) for s in self.steps.values() if s.spec.kind is StepKind.DECISION
+        }
         if d.authority_id not in parties | bodies:
             known = ", ".join(sorted(parties | bodies))
             raise MessageRejected(
@@ -235,7 +241,8 @@ class TrajectoryState:
             )
         if d.session_date > today:
             raise MessageRejected(
-                f"session date {d.session_date} lies in the future (the trajectory's today is {today})"
+                f"session date {d.session_date} lies in the future (the trajectory's today is "
+                f"{today})"
             )
         if d.session_date.year < EARLIEST_SESSION_YEAR:
             raise MessageRejected(f"session date {d.session_date} is not plausible")
@@ -245,7 +252,9 @@ class TrajectoryState:
                 raise MessageRejected(f"no step {d.step_id!r} in this trajectory")
             step = self.steps[d.step_id]
             if not step.is_decision:
-                raise MessageRejected(f"step {d.step_id!r} is a {step.spec.kind.value}, not a decision")
+                raise MessageRejected(
+                    f"step {d.step_id!r} is a {step.spec.kind.value}, not a decision"
+                )
             candidates = [step]
         else:
             candidates = [
@@ -253,7 +262,9 @@ class TrajectoryState:
                 for s in self.steps.values()
                 if s.status is StepStatus.OPEN and s.is_decision and d.authority_id in s.parties
             ]
-        open_candidates = [s for s in candidates if s.status is StepStatus.OPEN and d.authority_id in s.parties]
+        open_candidates = [
+            s for s in candidates if s.status is StepStatus.OPEN and d.authority_id in s.parties
+        ]
         if not open_candidates:
             if repeated:
                 return None
@@ -267,15 +278,20 @@ class TrajectoryState:
         step = open_candidates[0]
         if step.opened_on is not None and d.session_date < step.opened_on - timedelta(days=366):
             raise MessageRejected(
-                f"session date {d.session_date} lies long before the step opened on {step.opened_on}"
+                f"session date {d.session_date} lies long before the step opened on "
+                f"{step.opened_on}"
             )
         party = step.parties[d.authority_id]
         if party.decision is not None and party.decision.outcome in FINAL_OUTCOMES:
-            if party.decision.same_content(d.model_copy(update={"step_id": d.step_id or step.spec.id})):
+            if party.decision.same_content(
+                d.model_copy(update={"step_id": d.step_id or step.spec.id})
+            ):
                 return None
             raise MessageRejected(
-                f"{d.authority_id!r} already decided {party.decision.outcome.value!r} in {step.spec.id!r} "
-                f"(session {party.decision.session_date}, ref {party.decision.reference}); a different "
+                f"{d.authority_id!r} already decided {party.decision.outcome.value!r} in "
+                f"{step.spec.id!r} "
+                f"(session {party.decision.session_date}, ref {party.decision.reference}); a "
+                "different "
                 "decision needs an amendment by the coordinator"
             )
         if party.counted_as_abstention:
@@ -289,7 +305,9 @@ class TrajectoryState:
             party = step.parties.get(d.authority_id)
             if party is None or party.decision is None:
                 continue
-            if party.decision.same_content(d.model_copy(update={"step_id": d.step_id or step.spec.id})):
+            if party.decision.same_content(
+                d.model_copy(update={"step_id": d.step_id or step.spec.id})
+            ):
                 return True
         return False
 
@@ -303,15 +321,21 @@ class TrajectoryState:
         step = self.steps.get(c.step_id)
         if step is None:
             open_tasks = ", ".join(self.open_task_ids()) or "none"
-            raise MessageRejected(f"no task {c.step_id!r} in this trajectory (open tasks: {open_tasks})")
+            raise MessageRejected(
+                f"no task {c.step_id!r} in this trajectory (open tasks: {open_tasks})"
+            )
         if step.spec.kind is not StepKind.TASK:
             raise MessageRejected(f"step {c.step_id!r} is a {step.spec.kind.value}, not a task")
         if step.status is StepStatus.DONE:
             if step.completion is not None and step.completion.evidence == c.evidence:
                 return None
-            raise MessageRejected(f"task {c.step_id!r} was already completed on {step.completed_on}")
+            raise MessageRejected(
+                f"task {c.step_id!r} was already completed on {step.completed_on}"
+            )
         if step.status is not StepStatus.OPEN:
-            waiting = [d for d in step.spec.depends_on if self.steps[d].status is not StepStatus.DONE]
+            waiting = [
+                d for d in step.spec.depends_on if self.steps[d].status is not StepStatus.DONE
+            ]
             raise MessageRejected(
                 f"task {c.step_id!r} is not open yet; it waits for: {', '.join(waiting) or '-'}"
             )
@@ -319,7 +343,9 @@ class TrajectoryState:
 
     def open_task_ids(self) -> list[str]:
         return [
-            s.spec.id for s in self.steps.values() if s.spec.kind is StepKind.TASK and s.status is StepStatus.OPEN
+            s.spec.id
+            for s in self.steps.values()
+            if s.spec.kind is StepKind.TASK and s.status is StepStatus.OPEN
         ]
 
     # --- amendment, join, effective date, abort ---------------------------------------------
@@ -338,9 +364,13 @@ class TrajectoryState:
         av = a.planned_av_date or self.planned_av_date
         eff = a.effective_date or self.effective_date
         if a.planned_av_date is not None and a.planned_av_date < today:
-            raise MessageRejected(f"planned_av_date {a.planned_av_date} lies in the past (today is {today})")
+            raise MessageRejected(
+                f"planned_av_date {a.planned_av_date} lies in the past (today is {today})"
+            )
         if eff < av:
-            raise MessageRejected(f"effective_date {eff} would fall before the general assembly on {av}")
+            raise MessageRejected(
+                f"effective_date {eff} would fall before the general assembly on {av}"
+            )
         return step
 
     def apply_amendment(self, step: StepState, a: Amendment) -> list[str]:
@@ -362,7 +392,9 @@ class TrajectoryState:
     def check_join(self, j: JoinRequest) -> None:
         self._check_running()
         if j.participant.authority_id in self.participant_ids():
-            raise MessageRejected(f"{j.participant.authority_id!r} already takes part in this trajectory")
+            raise MessageRejected(
+                f"{j.participant.authority_id!r} already takes part in this trajectory"
+            )
         closed_rounds = [
             s.spec.id
             for s in self.steps.values()
@@ -370,7 +402,8 @@ class TrajectoryState:
         ]
         if closed_rounds:
             raise MessageRejected(
-                f"the decision round {closed_rounds[0]!r} has closed; a later member joins through a new trajectory"
+                f"the decision round {closed_rounds[0]!r} has closed; a later member joins "
+                "through a new trajectory"
             )
 
     def apply_join(self, j: JoinRequest) -> list[str]:
@@ -385,7 +418,9 @@ class TrajectoryState:
 
     def transfer_started(self) -> bool:
         return any(
-            s.spec.lane is Lane.TRANSFER and s.spec.kind is StepKind.AUTOMATIC and s.status is not StepStatus.WAITING
+            s.spec.lane is Lane.TRANSFER
+            and s.spec.kind is StepKind.AUTOMATIC
+            and s.status is not StepStatus.WAITING
             for s in self.steps.values()
         )
 
@@ -393,14 +428,18 @@ class TrajectoryState:
         self._check_running()
         if c.effective_date < today:
             raise MessageRejected(
-                f"effective date {c.effective_date} lies in the past (today is {today}); backdating is not allowed"
+                f"effective date {c.effective_date} lies in the past (today is {today}); "
+                "backdating is not allowed"
             )
         if c.effective_date < self.planned_av_date:
             raise MessageRejected(
-                f"effective date {c.effective_date} falls before the general assembly on {self.planned_av_date}"
+                f"effective date {c.effective_date} falls before the general assembly on "
+                f"{self.planned_av_date}"
             )
         if self.transfer_started():
-            raise MessageRejected("the transfer has started; the effective date can no longer change")
+            raise MessageRejected(
+                "the transfer has started; the effective date can no longer change"
+            )
 
     def check_abort(self) -> None:
         self._check_running()

@@ -10,8 +10,9 @@ JSON for the Web UI and the `temporal` CLI), the audit journal and the search at
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -31,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
         Snapshot,
         TrajectoryRef,
     )
-    from schemas.template import Action, ActionName, Phase, WaitResume
+    from schemas.template import Action, ActionName, WaitResume
     from schemas.trajectory import (
         AbortRequest,
         Ack,
@@ -103,7 +104,7 @@ class InkantelingTrajectory:
 
     @staticmethod
     def _start_of(day: date) -> datetime:
-        return datetime.combine(day, time.min, tzinfo=timezone.utc)
+        return datetime.combine(day, time.min, tzinfo=UTC)
 
     async def _wait(self, condition: Callable[[], bool], until: datetime | None) -> bool:
         """Wait for `condition` or until the calendar reaches `until`. True if the condition
@@ -118,16 +119,18 @@ class InkantelingTrajectory:
         else:
             remaining = (until - self._sim_now()) / self._speed
             if remaining > timedelta(0):
-                try:
+                with contextlib.suppress(TimeoutError):  # the calendar reached `until`
                     await workflow.wait_condition(stop, timeout=remaining)
-                except TimeoutError:
-                    pass
         if self._state.abort is not None:
             raise _Aborted
         return condition()
 
     def _changed_since(self, version: int) -> Callable[[], bool]:
         return lambda: self._version != version
+
+    @staticmethod
+    def _either(first: Callable[[], bool], second: Callable[[], bool]) -> Callable[[], bool]:
+        return lambda: first() or second()
 
     # --- run --------------------------------------------------------------------------------
 
@@ -149,17 +152,19 @@ class InkantelingTrajectory:
         flusher = asyncio.create_task(self._flush_journal())
         # Every row an action writes refers to the trajectory row the first flush creates.
         await workflow.wait_condition(lambda: self._flushed >= 1)
-        try:
+        with contextlib.suppress(_Aborted):  # an abort ends the drive; compensation follows
             await self._drive()
-        except _Aborted:
-            pass
         if self._state.abort is not None:
             await self._compensate(self._state.abort)
         else:
             self._state.finished_on = self._today()
-            self._record("trajectory-integrated", f"{request.cooperation_id} is integrated into DVV Midwest")
+            self._record(
+                "trajectory-integrated", f"{request.cooperation_id} is integrated into DVV Midwest"
+            )
         self._changed()
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._flushed == len(self._journal))
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and self._flushed == len(self._journal)
+        )
         flusher.cancel()
         return self._status()
 
@@ -172,7 +177,9 @@ class InkantelingTrajectory:
             for step in self._state.ready_steps():
                 self._open(step)
             version = self._version
-            await workflow.wait_condition(lambda: self._version != version or self._state.abort is not None)
+            await workflow.wait_condition(
+                self._either(self._changed_since(version), lambda: self._state.abort is not None)
+            )
         await asyncio.gather(*self._tasks.values())
 
     def _open(self, step: StepState) -> None:
@@ -201,7 +208,11 @@ class InkantelingTrajectory:
         for step in self._state.steps.values():
             if step.status is StepStatus.OPEN:
                 step.status = StepStatus.CANCELLED
-                self._record("step-cancelled", f"step {step.spec.id} cancelled by the abort", step_id=step.spec.id)
+                self._record(
+                    "step-cancelled",
+                    f"step {step.spec.id} cancelled by the abort",
+                    step_id=step.spec.id,
+                )
 
     # --- step kinds -------------------------------------------------------------------------
 
@@ -230,7 +241,9 @@ class InkantelingTrajectory:
         self._changed()
         result = await self._perform(step.spec.id, step.spec.action)
         self._state.complete_step(step, self._today(), evidence=result.summary)
-        self._record("step-done", f"step {step.spec.id} done: {result.summary}", step_id=step.spec.id)
+        self._record(
+            "step-done", f"step {step.spec.id} done: {result.summary}", step_id=step.spec.id
+        )
 
     async def _run_task(self, step: StepState) -> None:
         await self._await_with_deadline(step, lambda: step.status is StepStatus.DONE)
@@ -242,7 +255,11 @@ class InkantelingTrajectory:
             step.verdict = "; ".join(reasons)
             if status == "approved":
                 self._state.complete_step(step, self._today())
-                self._record("decision-passed", f"{step.spec.id} approved: {step.verdict}", step_id=step.spec.id)
+                self._record(
+                    "decision-passed",
+                    f"{step.spec.id} approved: {step.verdict}",
+                    step_id=step.spec.id,
+                )
                 return
             step.status = StepStatus.REJECTED
             self._state.renegotiating = step.spec.id
@@ -268,7 +285,9 @@ class InkantelingTrajectory:
         def settled() -> bool:
             return self._state.verdict(step, closed=False)[0] != "open"
 
-        await self._await_with_deadline(step, settled, on_deadline=self._close_round if is_round else None)
+        await self._await_with_deadline(
+            step, settled, on_deadline=self._close_round if is_round else None
+        )
         verdict = self._state.verdict(step, closed=False)
         if verdict[0] == "open":  # the deadline closed the round: silence is abstention now
             verdict = self._state.verdict(step, closed=True)
@@ -279,7 +298,8 @@ class InkantelingTrajectory:
         if silent:
             self._record(
                 "round-closed",
-                f"deadline of {step.spec.id} passed; silence counted as abstention for {', '.join(silent)}",
+                f"deadline of {step.spec.id} passed; silence counted as abstention for "
+                f"{', '.join(silent)}",
                 step_id=step.spec.id,
                 data={"silent": silent},
                 notification=self._notification(
@@ -306,8 +326,12 @@ class InkantelingTrajectory:
             due = self._state.due_date(step)
             wake: datetime | None = None
             if due is not None:
-                reminder_at = self._start_of(due - timedelta(days=catalogue.reminder_days_before_deadline))
-                deadline_at = self._start_of(due + timedelta(days=1 + catalogue.escalation_days_after_deadline))
+                reminder_at = self._start_of(
+                    due - timedelta(days=catalogue.reminder_days_before_deadline)
+                )
+                deadline_at = self._start_of(
+                    due + timedelta(days=1 + catalogue.escalation_days_after_deadline)
+                )
                 round_tag = step.round_number
                 reminder_key = f"{step.spec.id}:reminder:{round_tag}"
                 escalation_key = f"{step.spec.id}:escalation:{round_tag}"
@@ -319,7 +343,11 @@ class InkantelingTrajectory:
                         return
                     self._escalate(step, escalation_key)
                     continue
-                if now >= reminder_at and not self._was_notified(reminder_key) and now < deadline_at:
+                if (
+                    now >= reminder_at
+                    and not self._was_notified(reminder_key)
+                    and now < deadline_at
+                ):
                     self._remind(step, reminder_key, due)
                     continue
                 if not self._was_notified(reminder_key) and now < reminder_at:
@@ -333,7 +361,7 @@ class InkantelingTrajectory:
                 if now < overdue_at and (wake is None or overdue_at < wake):
                     wake = overdue_at
             version = self._version
-            await self._wait(lambda: done() or self._version != version, wake)
+            await self._wait(self._either(done, self._changed_since(version)), wake)
             self._changed(bump=False)
 
     # --- notifications (through the journal into the outbox) -------------------------------
@@ -344,9 +372,14 @@ class InkantelingTrajectory:
     def _mark_notified(self, tag: str) -> None:
         self._notified.add(tag)
 
-    def _notification(self, tag: str, recipients: tuple[str, ...], subject: str, body: str) -> Notification:
+    def _notification(
+        self, tag: str, recipients: tuple[str, ...], subject: str, body: str
+    ) -> Notification:
         return Notification(
-            key=f"{self._ref.trajectory_id}:{tag}", recipients=recipients, subject=subject, body=body
+            key=f"{self._ref.trajectory_id}:{tag}",
+            recipients=recipients,
+            subject=subject,
+            body=body,
         )
 
     def _recipients(self, step: StepState) -> tuple[str, ...]:
@@ -365,7 +398,8 @@ class InkantelingTrajectory:
                 key,
                 recipients,
                 f"Herinnering: {step.spec.title} tegen {due.isoformat()}",
-                f"'{step.spec.title}' in het traject {self._ref.cooperation_name} verwacht uw actie "
+                f"'{step.spec.title}' in het traject {self._ref.cooperation_name} verwacht uw "
+                "actie "
                 f"uiterlijk op {due.isoformat()}.",
             ),
         )
@@ -396,7 +430,9 @@ class InkantelingTrajectory:
         while True:
             target = self._state.date_for(spec.wait_until)
             assert target is not None
-            resume_day = target if spec.resume is WaitResume.START_OF_DAY else target + timedelta(days=1)
+            resume_day = (
+                target if spec.resume is WaitResume.START_OF_DAY else target + timedelta(days=1)
+            )
             version = self._version
             changed = await self._wait(self._changed_since(version), self._start_of(resume_day))
             if not changed:
@@ -436,7 +472,9 @@ class InkantelingTrajectory:
                 continue
             result = await self._perform(step_id, step.spec.compensation)
             step.status = StepStatus.COMPENSATED
-            self._record("step-compensated", f"{step_id} compensated: {result.summary}", step_id=step_id)
+            self._record(
+                "step-compensated", f"{step_id} compensated: {result.summary}", step_id=step_id
+            )
         await self._perform(
             "abort",
             Action(name=ActionName.NOTIFY_PARTIES, message=f"Traject gestopt: {request.reason}"),
@@ -444,7 +482,9 @@ class InkantelingTrajectory:
         await self._perform("abort", Action(name=ActionName.RESTORE_REGISTER))
         self._state.aborted = True
         self._state.finished_on = self._today()
-        self._record("trajectory-aborted", f"trajectory aborted: {request.reason}", actor=request.aborted_by)
+        self._record(
+            "trajectory-aborted", f"trajectory aborted: {request.reason}", actor=request.aborted_by
+        )
 
     # --- journal ----------------------------------------------------------------------------
 
@@ -543,8 +583,10 @@ class InkantelingTrajectory:
         state = self._state
         open_steps = [s for s in state.steps.values() if s.status is StepStatus.OPEN]
         lines = [
-            f"**{self._ref.cooperation_name}** ({self._ref.kind.value}) — phase **{state.phase().value}**",
-            f"Calendar date {today}; general assembly {state.planned_av_date}; effective {state.effective_date}",
+            f"**{self._ref.cooperation_name}** ({self._ref.kind.value}) — phase "
+            f"**{state.phase().value}**",
+            f"Calendar date {today}; general assembly {state.planned_av_date}; effective "
+            f"{state.effective_date}",
         ]
         if open_steps:
             lines.append("Open: " + ", ".join(s.spec.id for s in open_steps))
@@ -552,7 +594,10 @@ class InkantelingTrajectory:
         if pending:
             lines.append("Awaiting decisions from: " + ", ".join(pending))
         if state.any_overdue(today):
-            lines.append("⚠ overdue: " + ", ".join(s.spec.id for s in open_steps if state.is_overdue(s, today)))
+            lines.append(
+                "⚠ overdue: "
+                + ", ".join(s.spec.id for s in open_steps if state.is_overdue(s, today))
+            )
         return "\n\n".join(lines)
 
     # --- query ------------------------------------------------------------------------------
@@ -609,7 +654,8 @@ class InkantelingTrajectory:
         self._state.apply_decision(step, d)
         self._record(
             "decision-recorded",
-            f"{d.authority_id} decided {d.outcome.value} on {step.spec.id} (session {d.session_date}, ref {d.reference})",
+            f"{d.authority_id} decided {d.outcome.value} on {step.spec.id} (session "
+            f"{d.session_date}, ref {d.reference})",
             actor=d.recorded_by,
             step_id=step.spec.id,
             authority_id=d.authority_id,
@@ -639,7 +685,8 @@ class InkantelingTrajectory:
         reopened = self._state.apply_amendment(step, a)
         self._record(
             "amendment",
-            f"proposal amended ({a.reason}); new round {step.round_number} of {step.spec.id} for {', '.join(reopened)}",
+            f"proposal amended ({a.reason}); new round {step.round_number} of {step.spec.id} "
+            f"for {', '.join(reopened)}",
             actor=a.amended_by,
             step_id=step.spec.id,
             data={"amendment": a.model_dump(mode="json"), "reopened": reopened},

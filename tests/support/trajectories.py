@@ -11,15 +11,17 @@ from typing import Any
 
 import asyncpg
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.registry import activities_for
+from operations.start import start_trajectory
 from schemas.common import AuthorityKind, CooperationKind, Outcome
 from schemas.trajectory import (
     Ack,
     Asset,
+    Calendar,
     DecisionInput,
     Participant,
     StaffMember,
@@ -31,13 +33,30 @@ from schemas.trajectory import (
 from workflows.registry import WORKFLOWS
 
 MUNICIPALITIES = (
-    "roeselare", "izegem", "tielt", "ardooie", "hooglede", "ingelmunster", "ledegem", "lichtervelde",
-    "meulebeke", "moorslede", "oostrozebeke", "pittem", "ruiselede", "staden", "wielsbeke", "wingene",
+    "roeselare",
+    "izegem",
+    "tielt",
+    "ardooie",
+    "hooglede",
+    "ingelmunster",
+    "ledegem",
+    "lichtervelde",
+    "meulebeke",
+    "moorslede",
+    "oostrozebeke",
+    "pittem",
+    "ruiselede",
+    "staden",
+    "wielsbeke",
+    "wingene",
 )
 
 COOPERATION_FOR_KIND = {
     CooperationKind.PROJECTVERENIGING: ("projectvereniging-bie", "Projectvereniging BIE"),
-    CooperationKind.SHARED_SERVICE: ("intergemeentelijk-archiefteam", "Intergemeentelijk archiefteam"),
+    CooperationKind.SHARED_SERVICE: (
+        "intergemeentelijk-archiefteam",
+        "Intergemeentelijk archiefteam",
+    ),
     CooperationKind.REGIONAL_ROLE: ("regierol-sociale-economie", "Regierol sociale economie"),
     CooperationKind.INFORMAL_OVERLEG: ("regionaal-sportoverleg", "Regionaal Sportoverleg"),
     CooperationKind.INTERLOKALE_VERENIGING: ("sport-midwest", "Sport Midwest"),
@@ -76,20 +95,41 @@ def make_request(
         ),
         assets=(Asset(description="Erfgoeddepot inrichting", kind="asset", value_eur=12000),),
         coordinator="Coördinator Midwest",
-        calendar={"speed": speed},  # type: ignore[arg-type]
+        calendar=Calendar(speed=speed),
     )
+
+
+# Trajectories started through `start` per task queue, so that a failing test does not leave
+# a live trajectory behind that blocks the next test's start for the same cooperation.
+_STARTED: dict[str, list[WorkflowHandle[Any, Any]]] = {}
+
+
+async def start(
+    client: Client, task_queue: str, request: TrajectoryRequest
+) -> WorkflowHandle[Any, TrajectoryStatus]:
+    handle = await start_trajectory(client, task_queue, request)
+    _STARTED.setdefault(task_queue, []).append(handle)
+    return handle
 
 
 @asynccontextmanager
 async def running_worker(client: Client, database_url: str) -> AsyncIterator[str]:
-    """A worker on a fresh task queue against the given database; yields the task queue."""
+    """A worker on a fresh task queue against the given database; yields the task queue.
+    On exit, trajectories started with `start` on that queue and still running are
+    terminated."""
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
     pool = await asyncpg.create_pool(database_url, min_size=0, max_size=5)
     try:
         async with Worker(
             client, task_queue=task_queue, workflows=WORKFLOWS, activities=activities_for(pool)
         ):
-            yield task_queue
+            try:
+                yield task_queue
+            finally:
+                for handle in _STARTED.pop(task_queue, []):
+                    description = await handle.describe()
+                    if description.status is WorkflowExecutionStatus.RUNNING:
+                        await handle.terminate("left running by a test")
     finally:
         await pool.close()
 
@@ -142,7 +182,13 @@ async def wait_for(
     raise AssertionError(f"condition not reached; last phase {status.phase.value}")
 
 
-def decision(authority_id: str, today: date, outcome: Outcome = Outcome.APPROVE, **extra: Any) -> DecisionInput:
+def timeline_longer_than(length: int) -> Callable[[TrajectoryStatus], bool]:
+    return lambda status: len(status.timeline) > length
+
+
+def decision(
+    authority_id: str, today: date, outcome: Outcome = Outcome.APPROVE, **extra: Any
+) -> DecisionInput:
     return DecisionInput(
         authority_id=authority_id,
         outcome=outcome,
@@ -186,11 +232,18 @@ async def play_everyone(
             if step.kind.value == "task":
                 await send(
                     "complete_task",
-                    TaskCompletion(step_id=step.id, evidence=f"doc://{step.id}", completed_by="Coördinator"),
+                    TaskCompletion(
+                        step_id=step.id, evidence=f"doc://{step.id}", completed_by="Coördinator"
+                    ),
                 )
             for party in step.parties:
                 if party.outcome is None and party.authority_id not in silent:
-                    outcome = outcome_for(step.id, party.authority_id) if outcome_for else Outcome.APPROVE
-                    await send("decide", decision(party.authority_id, status.today, outcome, step_id=step.id))
-        await wait_for(handle, lambda s: len(s.timeline) > seq, env=env)
+                    outcome = (
+                        outcome_for(step.id, party.authority_id) if outcome_for else Outcome.APPROVE
+                    )
+                    await send(
+                        "decide",
+                        decision(party.authority_id, status.today, outcome, step_id=step.id),
+                    )
+        await wait_for(handle, timeline_longer_than(seq), env=env)
     raise AssertionError("trajectory did not finish within 400 rounds of messages")

@@ -1,0 +1,182 @@
+"""Updates with validators on the real dev server: the caller gets an answer, a refused
+message changes nothing, a repeated one is a no-op."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from operations.start import TrajectoryExists, start_trajectory
+from schemas.common import CooperationKind, Outcome
+from schemas.trajectory import (
+    AbortRequest,
+    Amendment,
+    EffectiveDateChange,
+    JoinRequest,
+    StepStatus,
+    TaskCompletion,
+    TrajectoryStatus,
+)
+from tests.support.trajectories import (
+    decision,
+    make_request,
+    participant,
+    play_everyone,
+    running_worker,
+    start,
+    status_of,
+    via_updates,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest.fixture
+async def council_round(
+    dev_env: WorkflowEnvironment, database_url: str
+) -> AsyncIterator[tuple[WorkflowHandle[Any, Any], TrajectoryStatus]]:
+    """A projectvereniging trajectory whose council round is open (real time, no waits yet)."""
+    today = (await dev_env.get_current_time()).date()
+    request = make_request(CooperationKind.PROJECTVERENIGING, start=today)
+    async with running_worker(dev_env.client, database_url) as queue:
+        handle = await start(dev_env.client, queue, request)
+        status = await play_everyone(
+            handle,
+            via_updates(handle),
+            until=lambda s: any(
+                x.id == "council-round" and x.status is StepStatus.OPEN for x in s.steps
+            ),
+        )
+        yield handle, status
+        description = await handle.describe()
+        if description.status is WorkflowExecutionStatus.RUNNING:
+            await handle.terminate("test finished")
+
+
+async def refused(handle: WorkflowHandle[Any, Any], name: str, message: Any) -> str:
+    with pytest.raises(WorkflowUpdateFailedError) as failure:
+        await handle.execute_update(name, message)
+    return str(failure.value.cause)
+
+
+async def test_decision_is_recorded_and_repeat_is_a_no_op(
+    council_round: tuple[WorkflowHandle[Any, Any], TrajectoryStatus],
+) -> None:
+    handle, status = council_round
+    send = via_updates(handle)
+    first = await send("decide", decision("izegem", status.today))
+    assert not first.no_op and "recorded" in first.message
+    again = await send("decide", decision("izegem", status.today))
+    assert again.no_op
+    after = await status_of(handle)
+    assert "izegem" not in after.pending_authorities
+    assert (
+        sum(
+            1
+            for e in after.timeline
+            if e.kind == "decision-recorded" and e.authority_id == "izegem"
+        )
+        == 1
+    )
+
+
+async def test_conflicting_decision_is_refused_with_the_validators_message(
+    council_round: tuple[WorkflowHandle[Any, Any], TrajectoryStatus],
+) -> None:
+    handle, status = council_round
+    await via_updates(handle)("decide", decision("tielt", status.today))
+    before = len((await status_of(handle)).timeline)
+    message = await refused(handle, "decide", decision("tielt", status.today, Outcome.REJECT))
+    assert "already decided 'approve'" in message and "amendment" in message
+    assert len((await status_of(handle)).timeline) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "build", "expected"),
+    [
+        ("decide", lambda t: decision("ledegem", t), "not a party"),
+        ("decide", lambda t: decision("izegem", t + timedelta(days=3)), "lies in the future"),
+        ("decide", lambda t: decision("izegem", t, step_id="general-assembly"), "no open decision"),
+        ("decide", lambda t: decision("izegem", t, step_id="no-such-step"), "no step"),
+        (
+            "complete_task",
+            lambda t: TaskCompletion(step_id="execute-deed", evidence="x", completed_by="c"),
+            "not open yet",
+        ),
+        (
+            "complete_task",
+            lambda t: TaskCompletion(step_id="council-round", evidence="x", completed_by="c"),
+            "not a task",
+        ),
+        (
+            "complete_task",
+            lambda t: TaskCompletion(step_id="nope", evidence="x", completed_by="c"),
+            "no task",
+        ),
+        ("amend", lambda t: Amendment(reason="r", amended_by="c"), "nothing to amend"),
+        (
+            "join",
+            lambda t: JoinRequest(participant=participant("izegem"), joined_by="c"),
+            "already takes part",
+        ),
+        (
+            "set_effective_date",
+            lambda t: EffectiveDateChange(
+                effective_date=t - timedelta(days=1), reason="r", changed_by="c"
+            ),
+            "backdating",
+        ),
+    ],
+    ids=[
+        "not-a-party",
+        "future-session",
+        "step-not-open",
+        "unknown-step",
+        "task-not-open",
+        "decision-is-not-a-task",
+        "unknown-task",
+        "amend-without-rejection",
+        "join-twice",
+        "backdated-effective-date",
+    ],
+)
+async def test_validators_refuse_and_change_nothing(
+    council_round: tuple[WorkflowHandle[Any, Any], TrajectoryStatus],
+    name: str,
+    build: Any,
+    expected: str,
+) -> None:
+    handle, status = council_round
+    before = await status_of(handle)
+    message = await refused(handle, name, build(status.today))
+    assert expected in message
+    after = await status_of(handle)
+    assert after.timeline == before.timeline
+    assert after.steps == before.steps
+
+
+async def test_second_live_trajectory_for_a_cooperation_is_refused(
+    council_round: tuple[WorkflowHandle[Any, Any], TrajectoryStatus], dev_env: WorkflowEnvironment
+) -> None:
+    _, status = council_round
+    request = make_request(CooperationKind.PROJECTVERENIGING, start=status.today)
+    with pytest.raises(TrajectoryExists, match="already running"):
+        await start_trajectory(dev_env.client, "any-queue", request)
+
+
+async def test_abort_after_is_refused_for_later_messages(
+    council_round: tuple[WorkflowHandle[Any, Any], TrajectoryStatus],
+) -> None:
+    handle, status = council_round
+    ack = await via_updates(handle)("abort", AbortRequest(reason="stop", aborted_by="c"))
+    assert "abort accepted" in ack.message
+    final: TrajectoryStatus = await handle.result()
+    assert final.phase.value == "aborted"
+    with pytest.raises(Exception) as failure:
+        await handle.execute_update("decide", decision("izegem", status.today))
+    assert "completed" in str(failure.value).lower() or "not found" in str(failure.value).lower()
