@@ -14,7 +14,13 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol
 
-from cli import register_commands, report_commands
+from cli import (
+    message_commands,
+    register_commands,
+    report_commands,
+    start_commands,
+    view_commands,
+)
 from cli.exit_codes import ExitCode
 from db.connect import DatabaseUnavailable
 from log import configure_logging
@@ -26,10 +32,23 @@ class CommandGroup(Protocol):
         """Add one group of sub-commands, each with a `handler` default."""
 
 
-GROUPS: tuple[CommandGroup, ...] = (register_commands, report_commands)
+GROUPS: tuple[CommandGroup, ...] = (
+    start_commands,
+    message_commands,
+    view_commands,
+    register_commands,
+    report_commands,
+)
 
 _EPILOG = """\
 examples:
+  starter.py start projectvereniging-bie --participants roeselare,izegem,tielt \\
+      --av-date 2027-06-15 --effective-date 2028-01-01
+  starter.py decide projectvereniging-bie izegem approve --reference https://izegem.be/besluit/12
+  starter.py task done projectvereniging-bie legal-scan --evidence dms://4711
+  starter.py status projectvereniging-bie
+  starter.py list --overdue
+  starter.py history projectvereniging-bie
   starter.py register list
   starter.py register import fiches.csv
   starter.py register show wijk-werken --help

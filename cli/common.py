@@ -1,0 +1,240 @@
+"""What the trajectory commands share: parsing ids and dates, reaching Temporal and
+PostgreSQL, printing JSON, and one mapping from failures to messages and exit codes.
+
+A handler does its work in an `async def` and hands it to `run`; every failure class then
+gets the same treatment in every command: one message on stderr (nothing on stdout) and its
+own exit code (cli/exit_codes.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import re
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Any
+
+import asyncpg
+from pydantic import TypeAdapter, ValidationError
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from cli.exit_codes import ExitCode
+from db.connect import DatabaseUnavailable, DbConnection, connect, database_url, unavailable
+from operations.messages import Refused
+from operations.queries import NoWorker, TrajectoryClosed, TrajectoryNotFound
+from operations.requests import InvalidRequest, UnknownAuthorities, UnknownCooperation
+from operations.start import TrajectoryExists
+from schemas.common import RegisterId
+from schemas.trajectory import WORKFLOW_ID_PREFIX, workflow_id_for
+from settings import Settings
+from temporal_connection import TemporalUnavailable
+from temporal_connection import connect as temporal_connect
+
+# Client.connect retries an address that does not answer (a firewall dropping packets)
+# for a long time; a coordinator should hear about it sooner.
+TEMPORAL_CONNECT_TIMEOUT = 10.0
+
+_REGISTER_ID = TypeAdapter(RegisterId)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class InvalidInput(ValueError):
+    """A value on the command line is wrong; the message names the option."""
+
+
+def user_name() -> str:
+    """Who is recording: the login name, else the role."""
+    return os.environ.get("USER") or "coordinator"
+
+
+def err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def add_json_flag(parser: argparse.ArgumentParser, what: str = "a JSON object") -> None:
+    parser.add_argument(
+        "--json", action="store_true", help=f"print {what} instead of text (for scripts)"
+    )
+
+
+def add_id_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "id",
+        metavar="ID",
+        help=f"the cooperation's register id, or the workflow id ({WORKFLOW_ID_PREFIX}<id>)",
+    )
+
+
+# --- parsing values -----------------------------------------------------------------------------
+
+
+def register_id(text: str, what: str) -> str:
+    try:
+        return _REGISTER_ID.validate_python(text)
+    except ValidationError as exc:
+        message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise InvalidInput(f"{what} {text!r}: {message}") from None
+
+
+def workflow_id_from(text: str) -> str:
+    """Accept `projectvereniging-bie` and `inkanteling-projectvereniging-bie` alike."""
+    cooperation = text.removeprefix(WORKFLOW_ID_PREFIX)
+    return workflow_id_for(register_id(cooperation, "trajectory id"))
+
+
+def parse_date(text: str, option: str) -> date:
+    """YYYY-MM-DD only, so 03/04/2027 is never read as 3 April or 4 March."""
+    if not _ISO_DATE.match(text.strip()):
+        raise InvalidInput(f"{option}: must be a date as YYYY-MM-DD (got {text!r})")
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"{option}: {text!r} is not a calendar date") from None
+
+
+def optional_date(text: str | None, option: str) -> date | None:
+    return None if text is None else parse_date(text, option)
+
+
+def id_list(text: str | None, option: str) -> tuple[str, ...] | None:
+    """`a,b,c` (spaces allowed) as register ids."""
+    if text is None:
+        return None
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise InvalidInput(f"{option}: give at least one id, separated by commas")
+    return tuple(register_id(item, option) for item in items)
+
+
+def problems_text(exc: InvalidRequest, options: Mapping[str, str]) -> str:
+    """The problems of a request, each naming the option the user typed where there is one."""
+
+    def name(field: str) -> str:
+        if field in options:
+            return options[field]
+        head, _, rest = field.partition(".")
+        option = options.get(head)
+        return f"{option}.{rest}" if option and rest else option or field
+
+    return "\n".join(f"{name(field)}: {message}" for field, message in exc.problems)
+
+
+# --- servers ------------------------------------------------------------------------------------
+
+
+async def temporal_client(settings: Settings) -> Client:
+    try:
+        return await asyncio.wait_for(temporal_connect(settings), TEMPORAL_CONNECT_TIMEOUT)
+    except TimeoutError:
+        raise TemporalUnavailable(
+            f"cannot reach Temporal at {settings.temporal_address} (no answer within "
+            f"{TEMPORAL_CONNECT_TIMEOUT:g} s); start the local stack with `make stack` or set "
+            "TEMPORAL_ADDRESS"
+        ) from None
+
+
+@asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[DbConnection]:
+    url = database_url(settings)
+    conn = await connect(url)
+    try:
+        yield conn
+    except (OSError, asyncpg.ConnectionDoesNotExistError) as exc:
+        # The server went away after we connected: the same advice as at connect time.
+        raise unavailable(url, exc) from exc
+    except asyncpg.UndefinedTableError:
+        raise DatabaseUnavailable(
+            "the database has no trajectory tables yet; run `python -m db.migrate` "
+            "(or start the local stack with `make stack`)"
+        ) from None
+    finally:
+        await conn.close()
+
+
+def web_ui_link(settings: Settings, workflow_id: str, run_id: str | None = None) -> str:
+    run = f"/{run_id}" if run_id else ""
+    return (
+        f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}"
+        f"/workflows/{workflow_id}{run}"
+    )
+
+
+# --- running a command ------------------------------------------------------------------------
+
+
+def run(
+    settings: Settings,
+    work: Callable[[], Awaitable[int]],
+    options: Mapping[str, str] | None = None,
+) -> int:
+    """Run the command's coroutine; turn each class of failure into its message and code.
+    `options` maps request fields to the option names shown in messages."""
+    try:
+        return _run_to_end(work)
+    except (InvalidInput, InvalidRequest) as exc:
+        err(problems_text(exc, options or {}) if isinstance(exc, InvalidRequest) else str(exc))
+        return ExitCode.INVALID_INPUT
+    except UnknownCooperation as exc:
+        err(
+            f"no cooperation {exc.args[0]!r} in the register; `starter.py register list` lists them"
+        )
+        return ExitCode.NOT_FOUND
+    except UnknownAuthorities as exc:
+        err(f"{exc} (not in the register); `starter.py register authorities` lists them")
+        return ExitCode.NOT_FOUND
+    except TrajectoryNotFound as exc:
+        err(str(exc))
+        return ExitCode.NOT_FOUND
+    except Refused as exc:
+        err(str(exc))  # the workflow's own words, unchanged
+        return ExitCode.REFUSED
+    except TrajectoryClosed as exc:
+        err(str(exc))
+        return ExitCode.REFUSED
+    except TrajectoryExists as exc:
+        err(str(exc))
+        return ExitCode.CONFLICT
+    except (TemporalUnavailable, NoWorker, DatabaseUnavailable) as exc:
+        err(str(exc))
+        return ExitCode.UNAVAILABLE
+    except _LostTemporal as exc:
+        err(
+            f"lost the connection to Temporal at {settings.temporal_address} ({exc}); "
+            "start the local stack with `make stack` or set TEMPORAL_ADDRESS"
+        )
+        return ExitCode.UNAVAILABLE
+
+
+def _run_to_end(work: Callable[[], Awaitable[int]]) -> int:
+    try:
+        return asyncio.run(_call(work))
+    finally:
+        # The Temporal client sits in reference cycles. Left to the interpreter's final
+        # collection, its Rust side is dropped on a core thread while Python finalizes, and
+        # about one run in ten aborts with "PyGILState_Release: thread state ... must be
+        # current" (temporalio/sdk-python#300). Collected here, it goes while Python lives.
+        gc.collect()
+
+
+class _LostTemporal(RuntimeError):
+    """Temporal went away after we connected."""
+
+
+async def _call(work: Callable[[], Awaitable[int]]) -> int:
+    try:
+        return await work()
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.UNAVAILABLE:
+            raise _LostTemporal(exc.message) from exc
+        raise

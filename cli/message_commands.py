@@ -1,0 +1,451 @@
+"""Messages to a running trajectory: `decide`, `task done`, `amend`, `join`,
+`effective-date` and `abort`.
+
+Each is sent as a workflow update, so the coordinator gets the trajectory's answer at once:
+its acknowledgement, or its refusal in its own words (exit code 5).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from cli.common import (
+    InvalidInput,
+    add_id_argument,
+    add_json_flag,
+    database,
+    id_list,
+    optional_date,
+    parse_date,
+    print_json,
+    register_id,
+    run,
+    temporal_client,
+    user_name,
+    workflow_id_from,
+)
+from cli.exit_codes import ExitCode
+from cli.render import ack_line
+from db.connect import DatabaseUnavailable
+from db.register import get_authority
+from operations.messages import UpdateName, send_update
+from operations.queries import trajectory_status
+from operations.requests import InvalidRequest, UnknownAuthorities, participants_for, problems_of
+from schemas.common import Outcome
+from schemas.trajectory import (
+    AbortRequest,
+    Amendment,
+    DecisionInput,
+    EffectiveDateChange,
+    JoinRequest,
+    StepStatus,
+    TaskCompletion,
+    TrajectoryStatus,
+)
+from settings import Settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _message(model: type[BaseModel], fields: Mapping[str, Any]) -> Any:
+    """The message, or InvalidRequest naming each wrong field (shown with its option)."""
+    try:
+        return model.model_validate(dict(fields))
+    except ValidationError as exc:
+        raise InvalidRequest(problems_of(exc)) from None
+
+
+async def _deliver(
+    settings: Settings, workflow_id: str, name: UpdateName, message: BaseModel, as_json: bool
+) -> int:
+    client = await temporal_client(settings)
+    ack = await send_update(client, workflow_id, name, message)
+    if as_json:
+        print_json(
+            {
+                "workflow_id": workflow_id,
+                "update": name,
+                "message": ack.message,
+                "no_op": ack.no_op,
+            }
+        )
+    else:
+        print(ack_line(ack))
+    return ExitCode.OK
+
+
+# --- decide -----------------------------------------------------------------------------------
+
+DECIDE_OPTIONS = {
+    "authority_id": "AUTHORITY",
+    "outcome": "OUTCOME",
+    "session_date": "--session-date",
+    "reference": "--reference",
+    "step_id": "--step",
+    "votes_for": "--for",
+    "votes_against": "--against",
+    "votes_abstained": "--abstained",
+    "recorded_by": "--recorded-by",
+    "note": "--note",
+}
+
+
+def _outcome(text: str) -> Outcome:
+    try:
+        return Outcome(text.strip().lower())
+    except ValueError:
+        choices = ", ".join(o.value for o in Outcome)
+        raise InvalidInput(f"OUTCOME: must be one of {choices} (got {text!r})") from None
+
+
+def _parties(status: TrajectoryStatus) -> set[str]:
+    """Every authority the trajectory knows: participants, parties of opened decisions and
+    the old structure (it decides under the cooperation's own id)."""
+    parties = {p.authority_id for p in status.participants} | {status.cooperation_id}
+    return parties | {party.authority_id for step in status.steps for party in step.parties}
+
+
+def _step_for(status: TrajectoryStatus, authority_id: str) -> str | None:
+    """The decision step the authority's decision belongs to, when there is exactly one:
+    its one open decision, else the one it already decided (so a repeat is recognised).
+    None leaves the choice to the workflow, which explains an ambiguity in its refusal.
+
+    Sending the step explicitly also keeps the stored decision complete: the audit
+    projection reads the step from the message itself."""
+    deciding = [s for s in status.steps if any(p.authority_id == authority_id for p in s.parties)]
+    open_steps = [s.id for s in deciding if s.status is StepStatus.OPEN]
+    if open_steps:
+        return open_steps[0] if len(open_steps) == 1 else None
+    decided = [
+        s.id
+        for s in deciding
+        if any(p.authority_id == authority_id and p.decision is not None for p in s.parties)
+    ]
+    return decided[-1] if decided else None
+
+
+async def _check_registered(settings: Settings, authority_id: str) -> None:
+    """An id the register does not know is a typo: say so (NOT_FOUND) rather than pass on the
+    trajectory's refusal. A registered authority that is not a party is left to the
+    trajectory's validator, whose message lists the parties."""
+    try:
+        async with database(settings) as conn:
+            known = await get_authority(conn, authority_id)
+    except DatabaseUnavailable:
+        return  # the register is only a hint here; the validator still refuses
+    if known is None:
+        raise UnknownAuthorities([authority_id])
+
+
+def _cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
+    async def work() -> int:
+        workflow_id = workflow_id_from(args.id)
+        authority = register_id(args.authority, "AUTHORITY")
+        outcome = _outcome(args.outcome)
+        session_date = optional_date(args.session_date, "--session-date")
+        step = register_id(args.step, "--step") if args.step else None
+        client = await temporal_client(settings)
+        status = (await trajectory_status(client, workflow_id)).status
+        if authority not in _parties(status):
+            await _check_registered(settings, authority)
+        step = step or _step_for(status, authority)
+        decision = _message(
+            DecisionInput,
+            {
+                "authority_id": authority,
+                "outcome": outcome,
+                # The trajectory's own calendar, so a compressed demonstration calendar works.
+                "session_date": session_date or status.today,
+                "reference": args.reference,
+                "step_id": step,
+                "votes_for": args.votes_for,
+                "votes_against": args.votes_against,
+                "votes_abstained": args.votes_abstained,
+                "recorded_by": args.by,
+                "note": args.note,
+            },
+        )
+        return await _deliver(settings, workflow_id, "decide", decision, args.json)
+
+    return run(settings, work, DECIDE_OPTIONS)
+
+
+# --- task done --------------------------------------------------------------------------------
+
+TASK_OPTIONS = {
+    "step_id": "STEP",
+    "evidence": "--evidence",
+    "completed_by": "--by",
+    "note": "--note",
+}
+
+
+def _cmd_task_done(args: argparse.Namespace, settings: Settings) -> int:
+    async def work() -> int:
+        workflow_id = workflow_id_from(args.id)
+        completion = _message(
+            TaskCompletion,
+            {
+                "step_id": register_id(args.step, "STEP"),
+                "evidence": args.evidence,
+                "completed_by": args.by,
+                "note": args.note,
+            },
+        )
+        return await _deliver(settings, workflow_id, "complete_task", completion, args.json)
+
+    return run(settings, work, TASK_OPTIONS)
+
+
+# --- amend ------------------------------------------------------------------------------------
+
+AMEND_OPTIONS = {
+    "reason": "--reason",
+    "amended_by": "--by",
+    "reopen_for": "--reopen",
+    "planned_av_date": "--av-date",
+    "effective_date": "--effective-date",
+}
+
+
+def _cmd_amend(args: argparse.Namespace, settings: Settings) -> int:
+    async def work() -> int:
+        workflow_id = workflow_id_from(args.id)
+        amendment = _message(
+            Amendment,
+            {
+                "reason": args.reason,
+                "amended_by": args.by,
+                "reopen_for": id_list(args.reopen, "--reopen") or (),
+                "planned_av_date": optional_date(args.av_date, "--av-date"),
+                "effective_date": optional_date(args.effective_date, "--effective-date"),
+            },
+        )
+        return await _deliver(settings, workflow_id, "amend", amendment, args.json)
+
+    return run(settings, work, AMEND_OPTIONS)
+
+
+# --- join -------------------------------------------------------------------------------------
+
+JOIN_OPTIONS = {"participant": "AUTHORITY", "participants": "AUTHORITY", "joined_by": "--by"}
+
+
+def _cmd_join(args: argparse.Namespace, settings: Settings) -> int:
+    async def work() -> int:
+        workflow_id = workflow_id_from(args.id)
+        authority = register_id(args.authority, "AUTHORITY")
+        async with database(settings) as conn:
+            (participant,) = await participants_for(conn, [authority])
+        request = _message(JoinRequest, {"participant": participant, "joined_by": args.by})
+        return await _deliver(settings, workflow_id, "join", request, args.json)
+
+    return run(settings, work, JOIN_OPTIONS)
+
+
+# --- effective-date ---------------------------------------------------------------------------
+
+EFFECTIVE_OPTIONS = {"effective_date": "DATE", "reason": "--reason", "changed_by": "--by"}
+
+
+def _cmd_effective_date(args: argparse.Namespace, settings: Settings) -> int:
+    async def work() -> int:
+        workflow_id = workflow_id_from(args.id)
+        change = _message(
+            EffectiveDateChange,
+            {
+                "effective_date": parse_date(args.date, "DATE"),
+                "reason": args.reason,
+                "changed_by": args.by,
+            },
+        )
+        return await _deliver(settings, workflow_id, "set_effective_date", change, args.json)
+
+    return run(settings, work, EFFECTIVE_OPTIONS)
+
+
+# --- abort ------------------------------------------------------------------------------------
+
+ABORT_OPTIONS = {"reason": "--reason", "aborted_by": "--by"}
+
+
+def _cmd_abort(args: argparse.Namespace, settings: Settings) -> int:
+    async def work() -> int:
+        workflow_id = workflow_id_from(args.id)
+        request = _message(AbortRequest, {"reason": args.reason, "aborted_by": args.by})
+        return await _deliver(settings, workflow_id, "abort", request, args.json)
+
+    return run(settings, work, ABORT_OPTIONS)
+
+
+# --- the parsers ------------------------------------------------------------------------------
+
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    epilog: str,
+    handler: Handler,
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        name,
+        help=summary,
+        description=summary,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(handler=handler)
+    add_id_argument(parser)
+    return parser
+
+
+def _add_by(parser: argparse.ArgumentParser, *aliases: str) -> None:
+    parser.add_argument(
+        "--by",
+        *aliases,
+        dest="by",
+        metavar="NAME",
+        default=user_name(),
+        help="who records this (default: $USER or 'coordinator')",
+    )
+
+
+def _add_decide(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    outcomes = ", ".join(o.value for o in Outcome)
+    parser = _command(
+        subparsers,
+        "decide",
+        "record the decision of a council or body",
+        f"OUTCOME is one of {outcomes}. The session date defaults to the trajectory's calendar\n"
+        "today. --step is needed only when the authority has several open decisions.\n\n"
+        "examples:\n"
+        "  starter.py decide projectvereniging-bie izegem approve --session-date 2027-03-24 \\\n"
+        "      --reference https://izegem.be/besluit/2027-03-24/12 --for 21 --against 4 \\\n"
+        "      --abstained 2\n"
+        "  starter.py decide projectvereniging-bie dvv-midwest-rvb approve \\\n"
+        "      --reference RvB-2027-07\n",
+        _cmd_decide,
+    )
+    parser.add_argument("authority", metavar="AUTHORITY", help="register id of who decided")
+    parser.add_argument("outcome", metavar="OUTCOME", help=outcomes)
+    parser.add_argument(
+        "--session-date", metavar="YYYY-MM-DD", help="date of the session (default: today)"
+    )
+    parser.add_argument(
+        "--reference", required=True, metavar="REF", help="the decision's URI or number"
+    )
+    parser.add_argument("--step", metavar="STEP", help="the decision step (when ambiguous)")
+    parser.add_argument("--for", dest="votes_for", metavar="N", help="votes for")
+    parser.add_argument("--against", dest="votes_against", metavar="N", help="votes against")
+    parser.add_argument("--abstained", dest="votes_abstained", metavar="N", help="abstentions")
+    _add_by(parser, "--recorded-by")
+    parser.add_argument("--note", metavar="TEXT", help="a remark kept with the decision")
+    add_json_flag(parser, "the acknowledgement as JSON")
+
+
+def _add_task(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = subparsers.add_parser(
+        "task",
+        help="tasks of a trajectory (done by people, completed with evidence)",
+        description="Complete a task of a running trajectory.",
+        epilog="example:\n  starter.py task done projectvereniging-bie legal-scan --evidence dms://4711\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = _command(
+        commands,
+        "done",
+        "complete an open task with its evidence",
+        "`starter.py status ID` lists the steps; a task must be open to be completed.\n\n"
+        "example:\n"
+        "  starter.py task done projectvereniging-bie legal-scan \\\n"
+        "      --evidence https://dms.midwest.be/doc/4711 --note 'nota van de jurist'\n",
+        _cmd_task_done,
+    )
+    parser.add_argument("step", metavar="STEP", help="the task's step id")
+    parser.add_argument(
+        "--evidence", required=True, metavar="REF", help="a document reference or link"
+    )
+    _add_by(parser)
+    parser.add_argument("--note", metavar="TEXT", help="a remark kept with the completion")
+    add_json_flag(parser, "the acknowledgement as JSON")
+
+
+def _add_amend(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        subparsers,
+        "amend",
+        "answer a rejection: amend the proposal and open a new round",
+        "Without --reopen every party that did not approve decides again.\n\n"
+        "example:\n"
+        "  starter.py amend projectvereniging-bie --reason 'aangepaste verdeelsleutel' \\\n"
+        "      --reopen izegem --av-date 2027-09-15 --effective-date 2028-01-01\n",
+        _cmd_amend,
+    )
+    parser.add_argument("--reason", required=True, metavar="TEXT", help="what changed")
+    parser.add_argument("--reopen", metavar="IDS", help="authorities that decide again (a,b)")
+    parser.add_argument("--av-date", metavar="YYYY-MM-DD", help="new general assembly date")
+    parser.add_argument("--effective-date", metavar="YYYY-MM-DD", help="new effective date")
+    _add_by(parser)
+    add_json_flag(parser, "the acknowledgement as JSON")
+
+
+def _add_join(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        subparsers,
+        "join",
+        "let an authority join while the trajectory runs (olievlek)",
+        "Its name, kind and votes come from the register; it gets its own decision in every\n"
+        "open round.\n\n"
+        "example:\n  starter.py join projectvereniging-bie ledegem\n",
+        _cmd_join,
+    )
+    parser.add_argument("authority", metavar="AUTHORITY", help="register id of the authority")
+    _add_by(parser)
+    add_json_flag(parser, "the acknowledgement as JSON")
+
+
+def _add_effective_date(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        subparsers,
+        "effective-date",
+        "set a new effective date (never in the trajectory's past)",
+        "example:\n"
+        "  starter.py effective-date projectvereniging-bie 2028-01-01 --reason 'AV uitgesteld'\n",
+        _cmd_effective_date,
+    )
+    parser.add_argument("date", metavar="DATE", help="the new effective date, YYYY-MM-DD")
+    parser.add_argument("--reason", required=True, metavar="TEXT", help="why it changes")
+    _add_by(parser)
+    add_json_flag(parser, "the acknowledgement as JSON")
+
+
+def _add_abort(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        subparsers,
+        "abort",
+        "stop the trajectory; compensating steps undo what was done",
+        "Drafts are withdrawn, the parties are told and the register is restored. Refused once\n"
+        "the transfer has started.\n\n"
+        "example:\n"
+        "  starter.py abort projectvereniging-bie --reason 'gemeenten kiezen een andere weg'\n",
+        _cmd_abort,
+    )
+    parser.add_argument("--reason", required=True, metavar="TEXT", help="why it stops")
+    _add_by(parser)
+    add_json_flag(parser, "the acknowledgement as JSON")
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the message commands to the starter's command line."""
+    _add_decide(subparsers)
+    _add_task(subparsers)
+    _add_amend(subparsers)
+    _add_join(subparsers)
+    _add_effective_date(subparsers)
+    _add_abort(subparsers)

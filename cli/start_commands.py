@@ -1,0 +1,181 @@
+"""`starter.py start`: start the trajectory of a cooperation of the register."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from cli.common import (
+    add_json_flag,
+    database,
+    err,
+    id_list,
+    optional_date,
+    print_json,
+    register_id,
+    run,
+    temporal_client,
+    user_name,
+    web_ui_link,
+)
+from cli.exit_codes import ExitCode
+from cli.render import status_lines
+from operations.queries import NoWorker, live_run, trajectory_status
+from operations.requests import (
+    build_request,
+    parse_start_input,
+    read_list_file,
+    read_mapping_file,
+)
+from operations.start import TrajectoryExists, start_trajectory
+from schemas.trajectory import TrajectoryStatus, workflow_id_for
+from settings import Settings
+
+# The first status needs a worker to run the first workflow task; a stack without one should
+# not keep the coordinator waiting long, the trajectory has started regardless.
+FIRST_STATUS_TIMEOUT = timedelta(seconds=10)
+
+# Request fields as the options name them, for error messages.
+OPTIONS = {
+    "cooperation_id": "COOPERATION",
+    "participants": "--participants",
+    "planned_av_date": "--av-date",
+    "effective_date": "--effective-date",
+    "staff": "--staff-file",
+    "assets": "--assets-file",
+    "coordinator": "--coordinator",
+    "calendar": "--speed",
+    "calendar.speed": "--speed",
+}
+
+_EPILOG = """\
+The cooperation's name and kind, and each participant's name, kind, membership and votes,
+come from the register. Without --participants the register's members of the cooperation
+take part. The general assembly (AV) must lie in the future and the effective date on or
+after it.
+
+A request file (JSON, or YAML unless the name ends in .json) may hold the same fields, plus
+`deadlines` to override the legal lead times; options given beside it win:
+  cooperation_id: projectvereniging-bie
+  participants: [roeselare, izegem, tielt]
+  planned_av_date: 2027-06-15
+  effective_date: 2028-01-01
+  staff: [{name: An Peeters, statute: contractual, route: transfer}]
+  assets: [{description: Erfgoeddepot, kind: asset, value_eur: 12000}]
+  deadlines: {union_convocation_working_days: 15}
+
+--staff-file and --assets-file hold a list in the same form as `staff` and `assets`.
+--speed compresses the trajectory's calendar for a demonstration: 43200 lets a day pass
+in two seconds (workflow time only; 1 is real time).
+
+examples:
+  starter.py start projectvereniging-bie --participants roeselare,izegem,tielt \\
+      --av-date 2027-06-15 --effective-date 2028-01-01 --staff-file staff.yaml
+  starter.py start --request bie.yaml --coordinator "Coördinator Midwest"
+  starter.py start intergemeentelijk-archiefteam --participants roeselare,izegem \\
+      --av-date 2027-03-01 --effective-date 2027-05-01 --speed 43200 --json
+"""
+
+
+def _option_layer(args: argparse.Namespace) -> dict[str, Any]:
+    """The values the options give (None: not given), checked for form only."""
+    return {
+        "cooperation_id": (
+            register_id(args.cooperation, "COOPERATION") if args.cooperation else None
+        ),
+        "participants": id_list(args.participants, "--participants"),
+        "planned_av_date": optional_date(args.av_date, "--av-date"),
+        "effective_date": optional_date(args.effective_date, "--effective-date"),
+        "staff": read_list_file(args.staff_file) if args.staff_file else None,
+        "assets": read_list_file(args.assets_file) if args.assets_file else None,
+        "coordinator": args.coordinator,
+        "calendar": {"speed": args.speed} if args.speed is not None else None,
+    }
+
+
+def _print_started(
+    workflow_id: str, run_id: str, link: str, status: TrajectoryStatus | None, as_json: bool
+) -> None:
+    if as_json:
+        print_json(
+            {
+                "workflow_id": workflow_id,
+                "run_id": run_id,
+                "web_ui": link,
+                "status": status.model_dump(mode="json") if status else None,
+            }
+        )
+        return
+    print(f"started {workflow_id} (run {run_id})")
+    if status is not None:
+        print("\n".join(status_lines(status, link)))
+    else:
+        print(f"web UI: {link}")
+
+
+def _cmd_start(args: argparse.Namespace, settings: Settings) -> int:
+    async def work() -> int:
+        layers = [read_mapping_file(args.request)] if args.request else []
+        given = parse_start_input([*layers, _option_layer(args)])
+        client = await temporal_client(settings)
+        if given.cooperation_id is not None:
+            # A live trajectory is the answer that matters, whatever else the request says.
+            workflow_id = workflow_id_for(given.cooperation_id)
+            if await live_run(client, workflow_id) is not None:
+                raise TrajectoryExists(
+                    f"a trajectory for {given.cooperation_id!r} is already running "
+                    f"({workflow_id}); finish or abort it before starting another"
+                )
+        async with database(settings) as conn:
+            # Wall-clock today is right here: the AV must lie ahead of the real calendar.
+            request = await build_request(conn, given, today=date.today(), coordinator=user_name())
+        handle = await start_trajectory(client, settings.task_queue, request)
+        run_id = handle.result_run_id or ""
+        link = web_ui_link(settings, handle.id, run_id)
+        status: TrajectoryStatus | None = None
+        try:
+            status = (await trajectory_status(client, handle.id, FIRST_STATUS_TIMEOUT)).status
+        except NoWorker as exc:
+            err(f"started, but {exc}")
+        _print_started(handle.id, run_id, link, status, args.json)
+        return ExitCode.OK
+
+    return run(settings, work, OPTIONS)
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `start` to the starter's command line."""
+    parser = subparsers.add_parser(
+        "start",
+        help="start the inkanteling trajectory of a cooperation",
+        description="Start the inkanteling trajectory of a cooperation of the register.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(handler=_cmd_start)
+    parser.add_argument(
+        "cooperation", metavar="COOPERATION", nargs="?", help="register id of the cooperation"
+    )
+    parser.add_argument(
+        "--request", type=Path, metavar="FILE", help="request file, JSON or YAML (see below)"
+    )
+    parser.add_argument(
+        "--participants",
+        metavar="IDS",
+        help="authority ids, comma-separated (default: the register's members)",
+    )
+    parser.add_argument("--av-date", metavar="YYYY-MM-DD", help="planned general assembly")
+    parser.add_argument("--effective-date", metavar="YYYY-MM-DD", help="planned effective date")
+    parser.add_argument("--staff-file", type=Path, metavar="FILE", help="staff (JSON/YAML list)")
+    parser.add_argument(
+        "--assets-file", type=Path, metavar="FILE", help="assets, contracts, subsidies (list)"
+    )
+    parser.add_argument(
+        "--coordinator", metavar="NAME", help="who coordinates (default: $USER or 'coordinator')"
+    )
+    parser.add_argument(
+        "--speed", metavar="N", help="compressed calendar for demonstrations (default 1)"
+    )
+    add_json_flag(parser, "workflow id, run id, Web UI link and status as JSON")
