@@ -1,0 +1,743 @@
+"""The trajectory commands of `starter.py`, run as a coordinator runs them: as a separate
+process, against the real Temporal dev server, a real worker and a fresh PostgreSQL database.
+
+Each test registers its own cooperation (a unique id), so its workflow id never meets another
+test's on the shared dev server. Commands that do not depend on each other run concurrently
+to keep the file fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from cli.exit_codes import ExitCode
+from operations.messages import send_update
+from operations.queries import ListFilter, NoWorker, trajectory_status, visibility_query
+from operations.start import start_trajectory
+from schemas.common import CooperationKind
+from schemas.template import Phase
+from schemas.trajectory import AbortRequest
+from stack.binaries import temporal_cli
+from stack.ports import free_port
+from starter import build_parser
+from tests.support.trajectories import make_request, running_worker
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMAND_TIMEOUT = 60.0
+TODAY = date.today()
+AV = TODAY + timedelta(days=200)
+EFFECTIVE = TODAY + timedelta(days=260)
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float = 0.0
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+    @property
+    def error(self) -> str:
+        return self.stderr.strip()
+
+
+async def run_process(*argv: str, env: dict[str, str]) -> Result:
+    started = asyncio.get_running_loop().time()
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), COMMAND_TIMEOUT)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise AssertionError(f"{argv} did not finish within {COMMAND_TIMEOUT} s") from None
+    assert proc.returncode is not None
+    seconds = asyncio.get_running_loop().time() - started
+    print(f"{seconds:6.2f}s rc={proc.returncode} {' '.join(argv[2:])}")
+    return Result(proc.returncode, out.decode(), err.decode(), seconds)
+
+
+@dataclass
+class Cli:
+    """`starter.py` pointed at the test's Temporal, task queue and database."""
+
+    env: dict[str, str]
+    client: Client
+    db_url: str
+    cooperations: list[str] = field(default_factory=list)
+
+    async def __call__(self, *args: str | date | Path, env: dict[str, str] | None = None) -> Result:
+        return await run_process(
+            sys.executable,
+            str(ROOT / "starter.py"),
+            *map(str, args),
+            env={**self.env, **(env or {})},
+        )
+
+    async def cooperation(
+        self, kind: CooperationKind, members: tuple[str, ...] = (), status: str = "active"
+    ) -> str:
+        """A cooperation of its own in the register, so its workflow id is the test's alone."""
+        cooperation_id = f"cli-{kind.value[:8]}-{uuid.uuid4().hex[:8]}"
+        conn = await asyncpg.connect(self.db_url)
+        try:
+            await conn.execute(
+                "INSERT INTO cooperations (id, name, kind, status) VALUES ($1, $2, $3, $4)",
+                cooperation_id,
+                f"Testverband {cooperation_id[-8:]}",
+                kind.value,
+                status,
+            )
+            await conn.executemany(
+                "INSERT INTO cooperation_members (cooperation_id, authority_id) VALUES ($1, $2)",
+                [(cooperation_id, m) for m in members],
+            )
+        finally:
+            await conn.close()
+        self.cooperations.append(cooperation_id)
+        return cooperation_id
+
+    async def status(self, cooperation_id: str) -> dict[str, Any]:
+        result = await self("status", cooperation_id, "--json")
+        assert result.code == ExitCode.OK, result.stderr
+        data: dict[str, Any] = result.json()
+        return data
+
+    async def wait(
+        self,
+        cooperation_id: str,
+        predicate: Callable[[dict[str, Any]], bool],
+        *,
+        within: float = 60.0,
+    ) -> dict[str, Any]:
+        """Poll `status --json` (each call takes about a second) until `predicate` holds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            status = await self.status(cooperation_id)
+            if predicate(status):
+                return status
+            if loop.time() > deadline:
+                raise AssertionError(f"not reached within {within} s; phase {status['phase']}")
+
+
+@pytest.fixture
+async def cli(dev_env: WorkflowEnvironment, database_url: str) -> AsyncIterator[Cli]:
+    async with running_worker(dev_env.client, database_url) as queue:
+        env = {
+            "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+            "INKANTELING_TASK_QUEUE": queue,
+            "DATABASE_URL": database_url,
+            "INKANTELING_LOG_LEVEL": "error",
+        }
+        runner = Cli(env, dev_env.client, database_url)
+        try:
+            yield runner
+        finally:
+            for cooperation_id in runner.cooperations:
+                handle = dev_env.client.get_workflow_handle(f"inkanteling-{cooperation_id}")
+                try:
+                    if (await handle.describe()).status is WorkflowExecutionStatus.RUNNING:
+                        await handle.terminate("test finished")
+                except RPCError:
+                    pass  # never started
+
+
+def step(status: dict[str, Any], step_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(s for s in status["steps"] if s["id"] == step_id)
+    return found
+
+
+def is_open(step_id: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda status: step(status, step_id)["status"] == "open"
+
+
+async def concurrently(*calls: Awaitable[Result]) -> list[Result]:
+    return list(await asyncio.gather(*calls))
+
+
+# --- start, status, list, history -------------------------------------------------------------
+
+
+async def test_start_status_list_history(cli: Cli, tmp_path: Path) -> None:
+    coop = await cli.cooperation(CooperationKind.PROJECTVERENIGING)
+    staff = tmp_path / "staff.yaml"
+    staff.write_text("- {name: An Peeters, statute: contractual}\n", encoding="utf-8")
+    assets = tmp_path / "assets.json"
+    assets.write_text('[{"description": "Depot", "kind": "asset", "value_eur": 1200}]')
+    # A compressed calendar: the first task's 30 days pass in about a second, so it becomes
+    # overdue while we watch; the general assembly lies years ahead in that calendar.
+    started = await cli(
+        "start", coop, "--participants", "roeselare, izegem,wvi", "--av-date", AV,
+        "--effective-date", EFFECTIVE, "--staff-file", staff, "--assets-file", assets,
+        "--coordinator", "Coördinator Midwest", "--speed", "2000000", "--json",
+    )  # fmt: skip
+    assert started.code == ExitCode.OK, started.stderr
+    data = started.json()
+    workflow_id = f"inkanteling-{coop}"
+    assert data["workflow_id"] == workflow_id
+    assert data["web_ui"].endswith(f"/namespaces/default/workflows/{workflow_id}/{data['run_id']}")
+    participants = data["status"]["participants"]
+    # Names, kinds, membership and votes come from the register.
+    assert [(p["authority_id"], p["name"], p["kind"]) for p in participants] == [
+        ("roeselare", "Roeselare", "municipality"),
+        ("izegem", "Izegem", "municipality"),
+        ("wvi", "WVI (West-Vlaamse Intercommunale)", "intercommunale"),
+    ]
+
+    again = await cli("start", coop, "--av-date", AV, "--effective-date", EFFECTIVE)
+    assert again.code == ExitCode.CONFLICT
+    assert "already running" in again.error and again.stdout == ""
+
+    overdue = await cli.wait(workflow_id, lambda s: s["overdue"], within=30)
+    assert step(overdue, "business-case")["overdue"] is True
+    assert overdue["cooperation_name"].startswith("Testverband")
+
+    text, listed, by_kind, listed_text = await concurrently(
+        cli("status", coop),
+        cli("list", "--overdue", "--json"),
+        cli("list", "--kind", "shared-service", "--all", "--json"),
+        cli("list", "--overdue", "--phase", "preparation"),
+    )
+    assert text.code == ExitCode.OK, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0] == f"{overdue['cooperation_name']} ({coop})"
+    for heading in ("LEGAL", "APPROVALS", "PARTICIPANTS", "RECENT"):
+        assert any(line.startswith(heading) for line in lines)
+    business_case = next(line for line in lines if " business-case " in line)
+    assert business_case.lstrip().startswith("!") and "overdue" in business_case
+    assert any(line.split()[:2] == ["overdue", "!"] for line in lines)
+    assert any("web UI" in line and workflow_id in line for line in lines)
+
+    for result in (listed, by_kind, listed_text):
+        assert result.code == ExitCode.OK, result.stderr
+    row = next(t for t in listed.json() if t["workflow_id"] == workflow_id)
+    assert row["kind"] == "projectvereniging" and row["execution_status"] == "running"
+    assert (row["phase"], row["overdue"]) == ("preparation", True)
+    assert row["effective_date"] == EFFECTIVE.isoformat()
+    assert workflow_id not in {t["workflow_id"] for t in by_kind.json()}
+    assert listed_text.stdout.splitlines()[0].split() == [
+        "COOPERATION", "KIND", "PHASE", "STATE", "EFFECTIVE", "PENDING", "STARTED",
+    ]  # fmt: skip
+    assert any(line.startswith("!") and coop in line for line in listed_text.stdout.splitlines())
+
+    history, history_json, wrong_run = await concurrently(
+        cli("history", workflow_id),
+        cli("history", coop, "--json"),
+        cli("history", coop, "--run", "no-such-run"),
+    )
+    assert history.code == ExitCode.OK, history.stderr
+    assert history.stdout.splitlines()[0].startswith(f"history of {workflow_id}, run ")
+    assert history.stdout.splitlines()[1].split() == ["SEQ", "DATE", "KIND", "ACTOR", "SUMMARY"]
+    events = history_json.json()
+    assert events[0]["seq"] == 1 and events[0]["kind"] == "trajectory-started"
+    assert events[0]["actor"] == "Coördinator Midwest"
+    assert wrong_run.code == ExitCode.NOT_FOUND and "no-such-run" in wrong_run.error
+
+
+def test_visibility_query_combines_filters() -> None:
+    query = visibility_query(
+        ListFilter(
+            phase=Phase.COUNCIL_ROUND,
+            kind=CooperationKind.SHARED_SERVICE,
+            pending="izegem",
+            overdue=True,
+        )
+    )
+    assert query == (
+        "WorkflowType = 'InkantelingTrajectory' AND ExecutionStatus = 'Running' AND "
+        "TrajectoryPhase = 'council-round' AND CooperationKind = 'shared-service' AND "
+        "PendingAuthorities = 'izegem' AND Overdue = true"
+    )
+    assert visibility_query(ListFilter(include_closed=True)) == (
+        "WorkflowType = 'InkantelingTrajectory'"
+    )
+
+
+# --- messages -----------------------------------------------------------------------------------
+
+
+async def test_messages_and_their_refusals(cli: Cli, tmp_path: Path) -> None:
+    """Tasks, a decision with votes, join, effective date and abort on a real-time calendar;
+    each refusal by the workflow reaches the coordinator in the workflow's own words."""
+    coop = await cli.cooperation(CooperationKind.PROJECTVERENIGING)
+    request = tmp_path / "request.yaml"
+    request.write_text(
+        f"cooperation_id: {coop}\n"
+        "participants: [roeselare, izegem, {authority_id: tielt, name: ignored}]\n"
+        f"planned_av_date: {AV}\n"
+        f"effective_date: {EFFECTIVE}\n"
+        "deadlines: {union_convocation_working_days: 15}\n",
+        encoding="utf-8",
+    )
+    started = await cli("start", "--request", request, "--coordinator", "Tester")
+    assert started.code == ExitCode.OK, started.stderr
+    assert started.stdout.startswith(f"started inkanteling-{coop} (run ")
+    await cli.wait(coop, is_open("business-case"))
+
+    done = await cli("task", "done", coop, "business-case", "--evidence", "doc://bc", "--json")
+    assert done.code == ExitCode.OK, done.stderr
+    assert done.json() == {
+        "workflow_id": f"inkanteling-{coop}",
+        "update": "complete_task",
+        "message": "task business-case completed",
+        "no_op": False,
+    }
+    repeated, unknown_task, not_open = await concurrently(
+        cli("task", "done", coop, "business-case", "--evidence", "doc://bc"),
+        cli("task", "done", coop, "no-such-step", "--evidence", "x"),
+        cli("task", "done", coop, "legal-scan", "--evidence", "x"),
+    )
+    assert repeated.code == ExitCode.OK
+    assert repeated.stdout.strip() == (
+        "already recorded, nothing changed: task business-case was already completed"
+    )
+    assert unknown_task.code == ExitCode.REFUSED
+    assert unknown_task.error.startswith("no task 'no-such-step' in this trajectory")
+    assert not_open.code == ExitCode.REFUSED
+    assert not_open.error == "task 'legal-scan' is not open yet; it waits for: board-principle"
+
+    await cli("task", "done", coop, "midwestoverleg-proposal", "--evidence", "doc://mo")
+    status = await cli.wait(coop, is_open("board-principle"))
+    decided = await cli(
+        "decide", coop, "dvv-midwest-rvb", "approve", "--reference", "RvB-2026-11",
+        "--for", "10", "--against", "2", "--abstained", "1", "--recorded-by", "Secretariaat",
+        "--note", "unaniem na bespreking",
+    )  # fmt: skip
+    assert decided.code == ExitCode.OK, decided.stderr
+    assert decided.stdout.strip() == "decision of dvv-midwest-rvb on board-principle recorded"
+    status = await cli.status(coop)
+    (party,) = step(status, "board-principle")["parties"]
+    assert party["outcome"] == "approve"
+    assert party["decision"]["session_date"] == status["today"]  # the calendar's today
+    assert (party["decision"]["votes_for"], party["decision"]["votes_against"]) == (10, 2)
+    assert party["decision"]["recorded_by"] == "Secretariaat"
+
+    same, different, not_party, unknown, future, bad_outcome, bad_votes = (
+        await concurrently(
+            cli("decide", coop, "dvv-midwest-rvb", "approve", "--reference", "RvB-2026-11",
+                "--for", "10", "--against", "2", "--abstained", "1", "--json",
+                "--note", "unaniem na bespreking"),
+            cli("decide", coop, "dvv-midwest-rvb", "reject", "--reference", "RvB-2026-11"),
+            cli("decide", coop, "wingene", "approve", "--reference", "x"),
+            cli("decide", coop, "atlantis", "approve", "--reference", "x"),
+            cli("decide", coop, "roeselare", "approve", "--reference", "x",
+                "--session-date", TODAY + timedelta(days=3)),
+            cli("decide", coop, "roeselare", "yes", "--reference", "x"),
+            cli("decide", coop, "roeselare", "approve", "--reference", "x", "--for", "-1"),
+        )
+    )  # fmt: skip
+    assert same.code == ExitCode.OK, same.stderr
+    assert same.json()["no_op"] is True
+    assert different.code == ExitCode.REFUSED
+    # The board's decision closed the step: a different one is refused in the workflow's words.
+    assert different.error == (
+        "'dvv-midwest-rvb' has no open decision in step 'board-principle' right now"
+    )
+    assert not_party.code == ExitCode.REFUSED
+    assert not_party.error.startswith(
+        "authority 'wingene' is not a party to this trajectory (parties: "
+    )
+    assert len(not_party.stderr.splitlines()) == 1 and not_party.stdout == ""
+    assert unknown.code == ExitCode.NOT_FOUND
+    assert "atlantis" in unknown.error and "starter.py register authorities" in unknown.error
+    assert future.code == ExitCode.REFUSED
+    assert "lies in the future" in future.error
+    assert bad_outcome.code == ExitCode.INVALID_INPUT
+    assert bad_outcome.error == (
+        "OUTCOME: must be one of approve, reject, postpone, abstain (got 'yes')"
+    )
+    assert bad_votes.code == ExitCode.INVALID_INPUT
+    assert bad_votes.error.startswith("--for: ")
+
+    joined, amend, backdated, before_av, unknown_member, body = await concurrently(
+        cli("join", coop, "ledegem", "--json"),
+        cli("amend", coop, "--reason", "nieuwe verdeelsleutel"),
+        cli("effective-date", coop, TODAY - timedelta(days=1), "--reason", "x"),
+        cli("effective-date", coop, AV - timedelta(days=1), "--reason", "x"),
+        cli("join", coop, "atlantis"),
+        cli("join", coop, "dvv-midwest-av"),
+    )
+    assert joined.code == ExitCode.OK, joined.stderr
+    assert joined.json()["message"] == "ledegem joined"
+    assert amend.code == ExitCode.REFUSED
+    assert amend.error == "nothing to amend: no decision has been rejected"
+    assert backdated.code == ExitCode.REFUSED and "backdating is not allowed" in backdated.error
+    assert before_av.code == ExitCode.REFUSED and "falls before the general assembly" in (
+        before_av.error
+    )
+    assert unknown_member.code == ExitCode.NOT_FOUND and "atlantis" in unknown_member.error
+    assert body.code == ExitCode.INVALID_INPUT
+    assert body.error == "AUTHORITY: dvv-midwest-av: a body of DVV Midwest, not a participant"
+
+    again, moved = await concurrently(
+        cli("join", coop, "ledegem"),
+        cli("effective-date", coop, EFFECTIVE + timedelta(days=31), "--reason", "AV later"),
+    )
+    assert again.code == ExitCode.REFUSED
+    assert again.error == "'ledegem' already takes part in this trajectory"
+    assert moved.code == ExitCode.OK, moved.stderr
+    status = await cli.status(coop)
+    assert status["effective_date"] == (EFFECTIVE + timedelta(days=31)).isoformat()
+    assert "ledegem" in [p["authority_id"] for p in status["participants"]]
+
+    aborted = await cli("abort", coop, "--reason", "gemeenten kiezen een andere weg")
+    assert aborted.code == ExitCode.OK, aborted.stderr
+    assert aborted.stdout.strip() == "abort accepted; compensating steps run now"
+    final = await cli.wait(coop, lambda s: s["phase"] == "aborted" and s["finished_on"])
+    assert final["abort_reason"] == "gemeenten kiezen een andere weg"
+
+    late, shown, history = await concurrently(
+        cli("task", "done", coop, "legal-scan", "--evidence", "x"),
+        cli("status", coop),
+        cli("history", coop, "--json"),
+    )
+    assert late.code == ExitCode.REFUSED
+    assert late.error.startswith(f"the trajectory inkanteling-{coop} is completed")
+    assert shown.code == ExitCode.OK and "abort reason" in shown.stdout
+    kinds = [event["kind"] for event in history.json()]
+    assert kinds[0] == "trajectory-started" and kinds[-1] == "trajectory-aborted"
+    assert "decision-recorded" in kinds and "member-joined" in kinds
+
+
+# --- bad input, unknown ids, servers down -------------------------------------------------------
+
+
+async def test_start_refuses_bad_requests(cli: Cli, tmp_path: Path) -> None:
+    coop = await cli.cooperation(CooperationKind.SHARED_SERVICE)
+    no_members = await cli.cooperation(CooperationKind.SHARED_SERVICE)
+    dates = ("--av-date", AV, "--effective-date", EFFECTIVE)
+    bad_file = tmp_path / "bad.json"
+    bad_file.write_text(
+        json.dumps({"cooperation_id": coop, "planned_av_date": "15/06/2027", "colour": "red"})
+    )
+    cases: list[tuple[tuple[str | date | Path, ...], ExitCode, str]] = [
+        (("atlantis", "--participants", "roeselare", *dates), ExitCode.NOT_FOUND,
+         "no cooperation 'atlantis' in the register; `starter.py register list` lists them"),
+        ((coop, "--participants", "roeselare,atlantis", *dates), ExitCode.NOT_FOUND,
+         "unknown authority: atlantis (not in the register); "
+         "`starter.py register authorities` lists them"),
+        (("wijk-werken", *dates), ExitCode.INVALID_INPUT,
+         "COOPERATION: wijk-werken is integrated on 2018-01-01; there is nothing left to "
+         "integrate"),
+        ((coop, "--participants", "roeselare", "--av-date", "2027-13-01",
+          "--effective-date", EFFECTIVE), ExitCode.INVALID_INPUT,
+         "--av-date: '2027-13-01' is not a calendar date"),
+        ((coop, "--participants", "roeselare", "--av-date", "01/02/2027",
+          "--effective-date", EFFECTIVE), ExitCode.INVALID_INPUT,
+         "--av-date: must be a date as YYYY-MM-DD (got '01/02/2027')"),
+        ((coop, "--participants", "roeselare", "--av-date", TODAY,
+          "--effective-date", EFFECTIVE), ExitCode.INVALID_INPUT,
+         f"--av-date: {TODAY} must lie in the future (today is {TODAY})"),
+        ((coop, "--participants", "roeselare", "--av-date", EFFECTIVE,
+          "--effective-date", AV), ExitCode.INVALID_INPUT,
+         f"request: effective_date {AV} is before planned_av_date {EFFECTIVE}; "
+         "the transfer follows the general assembly"),
+        ((coop, "--participants", "roeselare", *dates, "--speed", "0.5"), ExitCode.INVALID_INPUT,
+         "--speed: Input should be greater than or equal to 1"),
+        ((no_members, *dates), ExitCode.INVALID_INPUT,
+         f"--participants: the register lists no members of {no_members}; name them"),
+        ((coop, "--participants", "Roeselare", *dates), ExitCode.INVALID_INPUT,
+         "--participants 'Roeselare': must be a register id"),
+        (("--request", bad_file), ExitCode.INVALID_INPUT,
+         "--av-date: must be a date as YYYY-MM-DD (got '15/06/2027')\n"
+         "colour: Extra inputs are not permitted"),
+        (("--request", tmp_path / "missing.yaml"), ExitCode.INVALID_INPUT,
+         f"{tmp_path / 'missing.yaml'}: cannot read"),
+    ]  # fmt: skip
+    results = await concurrently(*(cli("start", *args) for args, _, _ in cases))
+    for (args, code, message), result in zip(cases, results, strict=True):
+        assert (result.code, result.stdout) == (code, ""), (args, result.stderr)
+        assert result.error.startswith(message), (args, result.stderr)
+
+
+async def test_unknown_trajectory_and_bad_values(cli: Cli) -> None:
+    cases: list[tuple[tuple[str, ...], ExitCode, str]] = [
+        (("status", "nowhere"), ExitCode.NOT_FOUND,
+         "no trajectory inkanteling-nowhere; `starter.py list --all` shows the trajectories"),
+        (("decide", "inkanteling-nowhere", "izegem", "approve", "--reference", "r"),
+         ExitCode.NOT_FOUND, "no trajectory inkanteling-nowhere"),
+        (("history", "nowhere"), ExitCode.NOT_FOUND, "no recorded history for inkanteling-nowhere"),
+        (("status", "Not_An_Id"), ExitCode.INVALID_INPUT, "trajectory id 'Not_An_Id': must be"),
+        (("list", "--phase", "dreaming"), ExitCode.INVALID_INPUT,
+         "--phase: must be one of preparation, consultation, council-round"),
+        (("effective-date", "nowhere", "next week", "--reason", "r"), ExitCode.INVALID_INPUT,
+         "DATE: must be a date as YYYY-MM-DD (got 'next week')"),
+        (("amend", "nowhere", "--reason", "r", "--reopen", "izegem,,Tielt"),
+         ExitCode.INVALID_INPUT, "--reopen 'Tielt': must be a register id"),
+        (("decide", "nowhere", "izegem", "approve"), ExitCode.USAGE,
+         "usage: starter.py decide"),
+    ]  # fmt: skip
+    results = await concurrently(*(cli(*args) for args, _, _ in cases))
+    for (args, code, message), result in zip(cases, results, strict=True):
+        assert (result.code, result.stdout) == (code, ""), (args, result.stderr)
+        assert message in result.error, (args, result.stderr)
+
+
+async def test_servers_down(cli: Cli) -> None:
+    """Each command says which server it cannot reach and what to start (exit code 6)."""
+    closed = f"127.0.0.1:{free_port()}"
+    no_temporal = {"TEMPORAL_ADDRESS": closed}
+    no_postgres = {"DATABASE_URL": f"postgresql://postgres@{closed}/x"}
+    coop = await cli.cooperation(CooperationKind.SHARED_SERVICE)
+    dates = ("--av-date", str(AV), "--effective-date", str(EFFECTIVE))
+    temporal_cases = [
+        ("start", coop, "--participants", "roeselare", *dates),
+        ("status", coop),
+        ("list",),
+        ("decide", coop, "izegem", "approve", "--reference", "r"),
+        ("abort", coop, "--reason", "r"),
+    ]
+    postgres_cases = [
+        ("start", coop, "--participants", "roeselare", *dates),
+        ("history", coop),
+        ("join", coop, "ledegem"),
+    ]
+    results = await concurrently(
+        *(cli(*args, env=no_temporal) for args in temporal_cases),
+        *(cli(*args, env=no_postgres) for args in postgres_cases),
+    )
+    for args, result in zip([*temporal_cases, *postgres_cases], results, strict=True):
+        assert (result.code, result.stdout) == (ExitCode.UNAVAILABLE, ""), (args, result.stderr)
+        assert len(result.stderr.splitlines()) == 1, (args, result.stderr)
+    for result in results[: len(temporal_cases)]:
+        assert result.error.startswith(f"cannot reach Temporal at {closed}")
+        assert result.error.endswith(
+            "start the local stack with `make stack` or set TEMPORAL_ADDRESS"
+        )
+    for result in results[len(temporal_cases) :]:
+        assert result.error.startswith(f"cannot reach PostgreSQL at postgresql://postgres@{closed}")
+        assert result.error.endswith("start the local stack with `make stack` or fix DATABASE_URL")
+
+
+async def test_no_worker_is_said_not_waited_for(dev_env: WorkflowEnvironment) -> None:
+    """Without a worker the server holds a query or update until it times out; the commands
+    give up after a bound and say what to start (in-process, with a short bound)."""
+    request = make_request(
+        start=TODAY, cooperation=(f"cli-noworker-{uuid.uuid4().hex[:8]}", "Zonder worker")
+    )
+    queue = f"nobody-{uuid.uuid4().hex[:8]}"
+    handle = await start_trajectory(dev_env.client, queue, request)
+    short = timedelta(seconds=2)
+    try:
+        with pytest.raises(NoWorker, match=f"no worker is running on task queue '{queue}'"):
+            await trajectory_status(dev_env.client, handle.id, short)
+        abort = AbortRequest(reason="test", aborted_by="test")
+        with pytest.raises(NoWorker, match="may still be applied once a worker runs"):
+            await send_update(dev_env.client, handle.id, "abort", abort, within=short)
+    finally:
+        await handle.terminate("test finished")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["start"], ["decide"], ["task"], ["task", "done"], ["amend"], ["join"],
+        ["effective-date"], ["abort"], ["status"], ["list"], ["history"],
+    ],
+)  # fmt: skip
+def test_help_has_an_example(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    # argparse answers --help itself, before any handler, server or setting is touched.
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args([*command, "--help"])
+    assert exited.value.code == ExitCode.OK
+    shown = capsys.readouterr().out
+    assert "example" in shown
+    assert f"starter.py {' '.join(command)}" in shown
+
+
+# --- other clients: the `temporal` CLI ------------------------------------------------------
+
+
+def party(status: dict[str, Any], step_id: str, authority_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(
+        p for p in step(status, step_id)["parties"] if p["authority_id"] == authority_id
+    )
+    return found
+
+
+async def test_decisions_through_the_temporal_cli(cli: Cli) -> None:
+    """docs/clients.md: an update and a signal with a plain JSON payload, sent by the
+    `temporal` binary, land in the trajectory like the starter's own."""
+    coop = await cli.cooperation(CooperationKind.INFORMAL_OVERLEG)
+    started = await cli(
+        "start", coop, "--participants", "roeselare,izegem,tielt", "--av-date", AV,
+        "--effective-date", EFFECTIVE,
+    )  # fmt: skip
+    assert started.code == ExitCode.OK, started.stderr
+    await cli.wait(coop, is_open("business-case"))
+    await cli("task", "done", coop, "business-case", "--evidence", "doc://bc")
+    status = await cli.wait(coop, is_open("board-principle"))
+    workflow_id = f"inkanteling-{coop}"
+    temporal = (
+        str(temporal_cli()), "--address", cli.env["TEMPORAL_ADDRESS"], "workflow",
+    )  # fmt: skip
+
+    board = {
+        "authority_id": "dvv-midwest-rvb",
+        "outcome": "approve",
+        "session_date": status["today"],
+        "reference": "RvB-2026-12",
+        "step_id": "board-principle",
+        "recorded_by": "Secretariaat (temporal CLI)",
+    }
+    updated = await run_process(
+        *temporal, "update", "execute", "--workflow-id", workflow_id, "--name", "decide",
+        "--input", json.dumps(board), env={},
+    )  # fmt: skip
+    assert updated.code == 0, updated.stderr
+    assert "decision of dvv-midwest-rvb on board-principle recorded" in updated.stdout
+
+    status = await cli.wait(coop, is_open("partners-round"))
+    council = {
+        "authority_id": "izegem",
+        "outcome": "approve",
+        "session_date": status["today"],
+        "reference": "https://izegem.be/besluit/42",
+        "step_id": "partners-round",
+        "votes_for": 21,
+        "votes_against": 4,
+        "recorded_by": "Secretariaat (temporal CLI)",
+    }
+    refused_update, signalled = await concurrently(
+        run_process(
+            *temporal, "update", "execute", "--workflow-id", workflow_id, "--name", "decide",
+            "--input", json.dumps({**council, "authority_id": "wingene"}), env={},
+        ),
+        run_process(
+            *temporal, "signal", "--workflow-id", workflow_id, "--name", "decide_signal",
+            "--input", json.dumps(council), env={},
+        ),
+    )  # fmt: skip
+    assert refused_update.code != 0
+    assert "authority 'wingene' is not a party to this trajectory" in refused_update.stderr
+    assert signalled.code == 0, signalled.stderr
+
+    landed = await cli.wait(coop, lambda s: party(s, "partners-round", "izegem")["outcome"])
+    decision = party(landed, "partners-round", "izegem")["decision"]
+    assert (decision["outcome"], decision["votes_for"], decision["reference"]) == (
+        "approve",
+        21,
+        "https://izegem.be/besluit/42",
+    )
+    assert party(landed, "board-principle", "dvv-midwest-rvb")["outcome"] == "approve"
+
+
+# --- the whole trajectory, with the command line alone -----------------------------------------
+
+# The trajectory's calendar runs 2,000,000 times faster than real time: a day passes in 43 ms,
+# the 90-day statute period in 4 s. The general assembly is planned far enough ahead that the
+# councils can decide in time, and the driver below also handles what a slow machine causes
+# (a round closed by its deadline, an effective date already passed) the way a coordinator
+# would: with `amend` and `effective-date`.
+SPEED = 2_000_000
+DAYS_PER_SECOND = SPEED / 86_400
+WHOLE_AV = TODAY + timedelta(days=600)
+WHOLE_EFFECTIVE = WHOLE_AV + timedelta(days=45)
+WHOLE_WITHIN = 240.0
+
+
+def next_commands(coop: str, status: dict[str, Any], margin_days: int) -> list[tuple[str, ...]]:
+    """What a coordinator does next, given the status: complete every open task, record
+    every pending decision as an approval, and answer the two questions the workflow asks."""
+    today = date.fromisoformat(status["today"])
+    later = today + timedelta(days=margin_days)
+    commands: list[tuple[str, ...]] = []
+    if status["phase"] == "awaiting-effective-date":
+        commands.append(("effective-date", coop, str(later), "--reason", "goedkeuring na de datum"))
+    if status["phase"] == "renegotiation":
+        av = later
+        commands.append(
+            ("amend", coop, "--reason", "nieuwe ronde", "--av-date", str(av),
+             "--effective-date", str(av + timedelta(days=45)))
+        )  # fmt: skip
+    for s in status["steps"]:
+        if s["status"] != "open":
+            continue
+        if s["kind"] == "task":
+            commands.append(("task", "done", coop, s["id"], "--evidence", f"doc://{s['id']}"))
+        for p in s["parties"]:
+            if p["outcome"] is None:
+                commands.append(
+                    ("decide", coop, p["authority_id"], "approve", "--step", s["id"],
+                     "--reference", f"https://{p['authority_id']}.example/besluit/{s['id']}")
+                )  # fmt: skip
+    return commands
+
+
+async def test_whole_projectvereniging_trajectory_with_the_cli_alone(cli: Cli) -> None:
+    coop = await cli.cooperation(
+        CooperationKind.PROJECTVERENIGING, members=("roeselare", "izegem", "tielt")
+    )
+    # No --participants: the register's members of the cooperation take part.
+    started = await cli(
+        "start", coop, "--av-date", WHOLE_AV, "--effective-date", WHOLE_EFFECTIVE,
+        "--speed", str(SPEED),
+    )  # fmt: skip
+    assert started.code == ExitCode.OK, started.stderr
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WHOLE_WITHIN
+    slowest = 2.0  # seconds of the slowest command in the last round
+    sent: list[tuple[str, ...]] = []
+    while True:
+        shown = await cli("status", coop, "--json")
+        assert shown.code == ExitCode.OK, shown.stderr
+        status = shown.json()
+        if status["phase"] == "integrated":
+            break
+        assert loop.time() < deadline, f"not integrated within {WHOLE_WITHIN} s: {status}"
+        # Dates the coordinator gives must still lie ahead when the command arrives.
+        margin_days = math.ceil(2.5 * max(slowest, shown.seconds) * DAYS_PER_SECOND) + 10
+        commands = next_commands(coop, status, margin_days)
+        results = await concurrently(*(cli(*command) for command in commands))
+        for command, result in zip(commands, results, strict=True):
+            # A refusal can only be a race with the fast calendar (a round that closed while
+            # the decision was on its way); the next status shows what to do about it.
+            assert result.code in (ExitCode.OK, ExitCode.REFUSED), (command, result.stderr)
+        sent += commands
+        slowest = max([shown.seconds, *(r.seconds for r in results)])
+
+    assert status["finished_on"] is not None
+    assert {s["status"] for s in status["steps"]} == {"done"}
+    assert {"task", "decide"} <= {command[0] for command in sent}
+    register, listed = await concurrently(
+        cli("register", "show", coop, "--json"),
+        cli("list", "--all", "--phase", "integrated", "--json"),
+    )
+    kinds: list[str] = []
+    while "trajectory-integrated" not in kinds:  # the last journal batch may be on its way
+        assert loop.time() < deadline, kinds
+        history = await cli("history", coop, "--json")
+        kinds = [event["kind"] for event in history.json()]
+    assert kinds[0] == "trajectory-started"
+    assert kinds.count("decision-recorded") >= 7  # 3 councils, board twice, old board, AV
+    fiche = register.json()
+    assert fiche["status"] == "integrated"
+    # The register takes the calendar date of its last step, on or after the effective date.
+    assert fiche["integrated_on"] >= status["effective_date"]
+    assert f"inkanteling-{coop}" in {t["workflow_id"] for t in listed.json()}
