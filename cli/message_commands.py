@@ -128,6 +128,19 @@ def _step_for(status: TrajectoryStatus, authority_id: str) -> str | None:
     return decided[-1] if decided else None
 
 
+def _recorded_decision(
+    status: TrajectoryStatus, step_id: str | None, authority_id: str
+) -> DecisionInput | None:
+    """The authority's final decision in the step, if recorded. A postponement is not final:
+    the party decides again, at a later session."""
+    for view in status.steps:
+        for party in view.parties if view.id == step_id else ():
+            decision = party.decision
+            if party.authority_id == authority_id and decision is not None:
+                return None if decision.outcome is Outcome.POSTPONE else decision
+    return None
+
+
 async def _check_registered(settings: Settings, authority_id: str) -> None:
     """An id the register does not know is a typo: say so (NOT_FOUND) rather than pass on the
     trajectory's refusal. A registered authority that is not a party is left to the
@@ -153,13 +166,17 @@ def _cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
         if authority not in _parties(status):
             await _check_registered(settings, authority)
         step = step or _step_for(status, authority)
+        recorded = _recorded_decision(status, step, authority)
         decision = _message(
             DecisionInput,
             {
                 "authority_id": authority,
                 "outcome": outcome,
-                # The trajectory's own calendar, so a compressed demonstration calendar works.
-                "session_date": session_date or status.today,
+                # A command run again (say after a timeout) repeats the recorded session date,
+                # so it is recognised as the same decision; otherwise the trajectory's own
+                # calendar today, so a compressed demonstration calendar works.
+                "session_date": session_date
+                or (recorded.session_date if recorded else status.today),
                 "reference": args.reference,
                 "step_id": step,
                 "votes_for": args.votes_for,

@@ -85,9 +85,10 @@ class Described:
 
     def closed_error(self) -> TrajectoryClosed:
         how = self.status.name.lower().replace("_", " ") if self.status else "closed"
-        when = f" on {self.close_time:%Y-%m-%d %H:%M} UTC" if self.close_time else ""
+        when = f", {self.close_time:%Y-%m-%d %H:%M} UTC" if self.close_time else ""
         return TrajectoryClosed(
-            f"the trajectory {self.handle.id} is {how}{when} and takes no more messages; "
+            f"the trajectory {self.handle.id} has ended ({how}{when}) and takes no more "
+            "messages; "
             f"`starter.py status {self.handle.id}` shows how it ended"
         )
 

@@ -417,7 +417,7 @@ async def test_messages_and_their_refusals(cli: Cli, tmp_path: Path) -> None:
         cli("history", coop, "--json"),
     )
     assert late.code == ExitCode.REFUSED
-    assert late.error.startswith(f"the trajectory inkanteling-{coop} is completed")
+    assert late.error.startswith(f"the trajectory inkanteling-{coop} has ended (completed, ")
     assert shown.code == ExitCode.OK and "abort reason" in shown.stdout
     kinds = [event["kind"] for event in history.json()]
     assert kinds[0] == "trajectory-started" and kinds[-1] == "trajectory-aborted"
@@ -704,6 +704,11 @@ async def test_whole_projectvereniging_trajectory_with_the_cli_alone(cli: Cli) -
     deadline = loop.time() + WHOLE_WITHIN
     slowest = 2.0  # seconds of the slowest command in the last round
     sent: list[tuple[str, ...]] = []
+    repeat = (
+        "decide", coop, "dvv-midwest-rvb", "approve", "--step", "board-principle",
+        "--reference", "https://dvv-midwest-rvb.example/besluit/board-principle",
+    )  # fmt: skip
+    repeated = False
     while True:
         shown = await cli("status", coop, "--json")
         assert shown.code == ExitCode.OK, shown.stderr
@@ -714,17 +719,23 @@ async def test_whole_projectvereniging_trajectory_with_the_cli_alone(cli: Cli) -
         # Dates the coordinator gives must still lie ahead when the command arrives.
         margin_days = math.ceil(2.5 * max(slowest, shown.seconds) * DAYS_PER_SECOND) + 10
         commands = next_commands(coop, status, margin_days)
+        if step(status, "board-principle")["status"] == "done" and not repeated:
+            commands.append(repeat)  # run again days later: the same decision, not a new one
         results = await concurrently(*(cli(*command) for command in commands))
         for command, result in zip(commands, results, strict=True):
             # A refusal can only be a race with the fast calendar (a round that closed while
             # the decision was on its way); the next status shows what to do about it.
             assert result.code in (ExitCode.OK, ExitCode.REFUSED), (command, result.stderr)
+            if command is repeat:
+                assert result.stdout.startswith("already recorded, nothing changed"), result
+                repeated = True
         sent += commands
         slowest = max([shown.seconds, *(r.seconds for r in results)])
 
     assert status["finished_on"] is not None
     assert {s["status"] for s in status["steps"]} == {"done"}
     assert {"task", "decide"} <= {command[0] for command in sent}
+    assert repeated
     register, listed = await concurrently(
         cli("register", "show", coop, "--json"),
         cli("list", "--all", "--phase", "integrated", "--json"),
