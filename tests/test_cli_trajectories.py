@@ -40,6 +40,7 @@ from tests.support.trajectories import make_request, running_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND_TIMEOUT = 60.0
+POLL_INTERVAL = 0.1
 TODAY = date.today()
 AV = TODAY + timedelta(days=200)
 EFFECTIVE = TODAY + timedelta(days=260)
@@ -134,15 +135,19 @@ class Cli:
         *,
         within: float = 60.0,
     ) -> dict[str, Any]:
-        """Poll `status --json` (each call takes about a second) until `predicate` holds."""
+        """Poll the status until `predicate` holds. Waiting is the test's business, not the
+        command line's: it asks in-process, which spares a process start per poll."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
+        workflow_id = f"inkanteling-{cooperation_id.removeprefix('inkanteling-')}"
         while True:
-            status = await self.status(cooperation_id)
+            reading = await trajectory_status(self.client, workflow_id)
+            status: dict[str, Any] = reading.status.model_dump(mode="json")
             if predicate(status):
                 return status
             if loop.time() > deadline:
                 raise AssertionError(f"not reached within {within} s; phase {status['phase']}")
+            await asyncio.sleep(POLL_INTERVAL)
 
 
 @pytest.fixture
@@ -323,6 +328,8 @@ async def test_messages_and_their_refusals(cli: Cli, tmp_path: Path) -> None:
 
     await cli("task", "done", coop, "midwestoverleg-proposal", "--evidence", "doc://mo")
     status = await cli.wait(coop, is_open("board-principle"))
+    awaiting = await cli("list", "--pending", "dvv-midwest-rvb", "--json")
+    assert f"inkanteling-{coop}" in {t["workflow_id"] for t in awaiting.json()}
     decided = await cli(
         "decide", coop, "dvv-midwest-rvb", "approve", "--reference", "RvB-2026-11",
         "--for", "10", "--against", "2", "--abstained", "1", "--recorded-by", "Secretariaat",
