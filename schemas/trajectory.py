@@ -244,3 +244,14 @@ class TrajectoryStatus(_Model):
     rejected_messages: int
     finished_on: date | None = None
     abort_reason: str | None = None
+    # The calendar, so a client can tell today's date without asking the workflow: `today`
+    # above is as of the workflow's last activation and goes stale while it sleeps.
+    started_at: datetime | None = None
+    calendar_speed: float = 1.0
+
+    def calendar_today(self, now: datetime) -> date:
+        """The trajectory's calendar date at wall-clock `now` (callers outside workflows)."""
+        if self.started_at is None or self.finished_on is not None:
+            return self.today
+        elapsed = now - self.started_at
+        return max(self.today, (self.started_at + elapsed * self.calendar_speed).date())

@@ -70,10 +70,12 @@ async def database_url(postgres_admin_url: str, migrated_template: str) -> Async
         await admin.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server: months pass in milliseconds. It does not serve
-    workflow updates, so tests on it drive trajectories through the signal handlers."""
+    workflow updates, so tests on it drive trajectories through the signal handlers.
+    One server per test: awaiting a result makes it skip years ahead, which would leak into
+    the next test's calendar."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=data_converter(),
         test_server_existing_path=str(temporal_test_server()),

@@ -643,6 +643,8 @@ class InkantelingTrajectory:
             rejected_messages=state.rejected_messages,
             finished_on=state.finished_on,
             abort_reason=state.abort.reason if state.abort else None,
+            started_at=self._started_at,
+            calendar_speed=self._speed,
         )
 
     # --- messages: one implementation, reachable as update (with validator) and signal ------

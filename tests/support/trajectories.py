@@ -165,10 +165,12 @@ async def wait_for(
     *,
     env: WorkflowEnvironment | None = None,
     step: timedelta = timedelta(hours=6),
-    attempts: int = 2000,
+    attempts: int = 500,
 ) -> TrajectoryStatus:
     """Poll the status until `predicate` holds. On the time-skipping server each failed poll
-    lets `step` of workflow time pass; elsewhere it waits for the workflow to move."""
+    lets workflow time pass, `step` at first and doubling up to 4 days, so long legal
+    periods pass in a few polls while a step that opens is still answered within days;
+    elsewhere it waits for the workflow to move."""
     import asyncio
 
     for _ in range(attempts):
@@ -177,6 +179,7 @@ async def wait_for(
             return status
         if env is not None and env.supports_time_skipping:
             await env.sleep(step)
+            step = min(step * 2, timedelta(days=4))
         else:
             await asyncio.sleep(0.05)  # poll interval for a real-time server, bounded by attempts
     raise AssertionError(f"condition not reached; last phase {status.phase.value}")
