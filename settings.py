@@ -25,7 +25,9 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    temporal_address: str = Field(default="localhost:7233", pattern=r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
+    temporal_address: str = Field(
+        default="localhost:7233", pattern=r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$"
+    )
     temporal_namespace: str = Field(default="default", min_length=1, max_length=200)
     task_queue: str = Field(default="inkanteling", min_length=1, max_length=200)
     temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
@@ -43,7 +45,9 @@ class Settings(BaseModel):
         if value is None or value == "":
             return None
         if not value.startswith(("postgres://", "postgresql://")):
-            raise ValueError("must start with postgresql:// (for example postgresql://user@host:5432/db)")
+            raise ValueError(
+                "must start with postgresql:// (for example postgresql://user@host:5432/db)"
+            )
         return value
 
     @field_validator("log_level", "log_format", mode="before")

@@ -38,7 +38,9 @@ def load_template(kind: CooperationKind, directory: Path = TEMPLATE_DIR) -> Temp
         raise TemplateError(f"no template for kind {kind.value!r} (expected {path})")
     template = parse_template(path.read_text(encoding="utf-8"), str(path))
     if template.kind is not kind:
-        raise TemplateError(f"{path}: declares kind {template.kind.value!r}, expected {kind.value!r}")
+        raise TemplateError(
+            f"{path}: declares kind {template.kind.value!r}, expected {kind.value!r}"
+        )
     return template
 
 
