@@ -36,6 +36,9 @@ FINAL_OUTCOMES = (Outcome.APPROVE, Outcome.REJECT, Outcome.ABSTAIN)
 # A single body's own decision passes only when it approves.
 _SINGLE_BODY_RULE: DecisionRule = Unanimity()
 EARLIEST_SESSION_YEAR = 2000
+# Planned dates beyond this year are typing errors, not plans (and date arithmetic on
+# 9999-12-31 would overflow).
+LATEST_PLANNED_YEAR = 2100
 
 
 class MessageRejected(ValueError):
@@ -361,6 +364,12 @@ class TrajectoryState:
                 f"cannot reopen for {', '.join(unknown)}: not a party to {step.spec.id!r} "
                 f"(parties: {', '.join(step.parties)})"
             )
+        for label, value in (
+            ("planned_av_date", a.planned_av_date),
+            ("effective_date", a.effective_date),
+        ):
+            if value is not None and value.year > LATEST_PLANNED_YEAR:
+                raise MessageRejected(f"{label} {value} lies beyond the year {LATEST_PLANNED_YEAR}")
         av = a.planned_av_date or self.planned_av_date
         eff = a.effective_date or self.effective_date
         if a.planned_av_date is not None and a.planned_av_date < today:
@@ -426,6 +435,10 @@ class TrajectoryState:
 
     def check_effective_date(self, c: EffectiveDateChange, today: date) -> None:
         self._check_running()
+        if c.effective_date.year > LATEST_PLANNED_YEAR:
+            raise MessageRejected(
+                f"effective date {c.effective_date} lies beyond the year {LATEST_PLANNED_YEAR}"
+            )
         if c.effective_date < today:
             raise MessageRejected(
                 f"effective date {c.effective_date} lies in the past (today is {today}); "

@@ -783,10 +783,17 @@ class InkantelingTrajectory:
 
     # Signals: plain JSON, validated here; a bad one is recorded as rejected, never fatal.
 
-    def _signal(self, model: type[BaseModel], apply: Callable[[Any], Ack], payload: Any) -> None:
+    def _signal(
+        self, model: type[BaseModel], apply: Callable[[Any], Ack], payloads: tuple[Any, ...]
+    ) -> None:
+        # Handlers take *payloads: a signal sent with no input (or two) must be recorded as
+        # rejected, not raise a TypeError that would fail every workflow task from then on.
         name = model.__name__
+        if len(payloads) != 1:
+            self._reject_signal(name, f"expected one JSON object as input, got {len(payloads)}")
+            return
         try:
-            message = model.model_validate(payload)
+            message = model.model_validate(payloads[0])
             apply(message)
         except ValidationError as exc:
             self._reject_signal(name, "; ".join(_short_errors(exc)))
@@ -799,28 +806,28 @@ class InkantelingTrajectory:
         self._changed()
 
     @workflow.signal(name="decide_signal")
-    def decide_signal(self, payload: Any) -> None:
-        self._signal(DecisionInput, self._apply_decision, payload)
+    def decide_signal(self, *payloads: Any) -> None:
+        self._signal(DecisionInput, self._apply_decision, payloads)
 
     @workflow.signal(name="complete_task_signal")
-    def complete_task_signal(self, payload: Any) -> None:
-        self._signal(TaskCompletion, self._apply_task, payload)
+    def complete_task_signal(self, *payloads: Any) -> None:
+        self._signal(TaskCompletion, self._apply_task, payloads)
 
     @workflow.signal(name="amend_signal")
-    def amend_signal(self, payload: Any) -> None:
-        self._signal(Amendment, self._apply_amendment, payload)
+    def amend_signal(self, *payloads: Any) -> None:
+        self._signal(Amendment, self._apply_amendment, payloads)
 
     @workflow.signal(name="join_signal")
-    def join_signal(self, payload: Any) -> None:
-        self._signal(JoinRequest, self._apply_join, payload)
+    def join_signal(self, *payloads: Any) -> None:
+        self._signal(JoinRequest, self._apply_join, payloads)
 
     @workflow.signal(name="set_effective_date_signal")
-    def set_effective_date_signal(self, payload: Any) -> None:
-        self._signal(EffectiveDateChange, self._apply_effective_date, payload)
+    def set_effective_date_signal(self, *payloads: Any) -> None:
+        self._signal(EffectiveDateChange, self._apply_effective_date, payloads)
 
     @workflow.signal(name="abort_signal")
-    def abort_signal(self, payload: Any) -> None:
-        self._signal(AbortRequest, self._apply_abort, payload)
+    def abort_signal(self, *payloads: Any) -> None:
+        self._signal(AbortRequest, self._apply_abort, payloads)
 
 
 def _short_errors(exc: ValidationError) -> list[str]:
