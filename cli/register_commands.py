@@ -94,6 +94,9 @@ def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     path: Path = args.file
     source = str(path)
     try:
+        if len(args.delimiter) != 1:
+            _err(f"--delimiter must be exactly one character (got {args.delimiter[:10]!r})")
+            return ExitCode.INVALID_INPUT
         parsed = parse_fiches(path, delimiter=args.delimiter, source=source)
 
         async def work(conn: DbConnection) -> tuple[int, int]:
@@ -149,7 +152,8 @@ def _cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     try:
         cooperation_id = _ID.validate_python(args.id)
     except ValidationError as exc:
-        _err(f"{args.id!r} is not a register id: {exc.errors()[0]['msg']}")
+        shown = args.id if len(args.id) <= 80 else args.id[:80] + "…"
+        _err(f"{shown!r} is not a register id: {exc.errors()[0]['msg']}")
         return ExitCode.INVALID_INPUT
     cooperation = _run(settings, lambda conn: get_cooperation(conn, cooperation_id))
     if cooperation is None:
