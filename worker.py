@@ -9,6 +9,7 @@ import asyncio
 import signal
 import sys
 
+import asyncpg
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -20,21 +21,27 @@ from temporal_connection import TemporalUnavailable, connect
 from workflows.registry import WORKFLOWS
 
 
-def build_worker(client: Client, settings: Settings, pool: object) -> Worker:
+def build_worker(client: Client, settings: Settings, pool: asyncpg.Pool[asyncpg.Record]) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=activities_for(pool),  # type: ignore[arg-type]
+        activities=activities_for(pool),
     )
 
 
 async def run(settings: Settings) -> None:
     log = get_logger("worker", task_queue=settings.task_queue)
     client = await connect(settings)
-    # min_size=0: the pool opens connections on demand, so a worker started while PostgreSQL
-    # is briefly away still comes up, and activities retry until it is back.
-    pool = await create_pool(database_url(settings), min_size=0)
+    url = database_url(settings)
+    # The pool opens connections on demand (min_size=0), so a worker (re)started while
+    # PostgreSQL is away still comes up: its activities retry with backoff until it is back.
+    pool: asyncpg.Pool[asyncpg.Record] = await asyncpg.create_pool(url, min_size=0, max_size=10)
+    try:
+        probe = await create_pool(url, min_size=1, max_size=1)
+        await probe.close()
+    except DatabaseUnavailable as exc:
+        log.warning("database not reachable yet; activities will retry", reason=str(exc))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
