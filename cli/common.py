@@ -17,7 +17,7 @@ import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
@@ -32,7 +32,7 @@ from operations.queries import NoWorker, TrajectoryClosed, TrajectoryNotFound
 from operations.requests import InvalidRequest, UnknownAuthorities, UnknownCooperation
 from operations.start import TrajectoryExists
 from schemas.common import RegisterId
-from schemas.trajectory import WORKFLOW_ID_PREFIX, workflow_id_for
+from schemas.trajectory import WORKFLOW_ID_PREFIX, TrajectoryStatus, workflow_id_for
 from settings import Settings
 from temporal_connection import TemporalUnavailable
 from temporal_connection import connect as temporal_connect
@@ -160,6 +160,14 @@ async def database(settings: Settings) -> AsyncIterator[DbConnection]:
         ) from None
     finally:
         await conn.close()
+
+
+def calendar_today(status: TrajectoryStatus) -> date:
+    """The trajectory's calendar date now. The query's `today` is as of the workflow's last
+    activation, days old for a trajectory that waits for a council; the calendar's start and
+    speed give the current date (by this machine's clock, which should agree with the
+    server's)."""
+    return status.calendar_today(datetime.now(UTC))
 
 
 def web_ui_link(settings: Settings, workflow_id: str, run_id: str | None = None) -> str:

@@ -17,6 +17,7 @@ from cli.common import (
     InvalidInput,
     add_id_argument,
     add_json_flag,
+    calendar_today,
     database,
     id_list,
     optional_date,
@@ -174,9 +175,9 @@ def _cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
                 "outcome": outcome,
                 # A command run again (say after a timeout) repeats the recorded session date,
                 # so it is recognised as the same decision; otherwise the trajectory's own
-                # calendar today, so a compressed demonstration calendar works.
+                # calendar date now, so a compressed demonstration calendar works.
                 "session_date": session_date
-                or (recorded.session_date if recorded else status.today),
+                or (recorded.session_date if recorded else calendar_today(status)),
                 "reference": args.reference,
                 "step_id": step,
                 "votes_for": args.votes_for,

@@ -47,7 +47,7 @@ def ack_line(ack: Ack) -> str:
 # --- status ---------------------------------------------------------------------------------
 
 
-def _header(status: TrajectoryStatus, web_ui: str | None) -> list[str]:
+def _header(status: TrajectoryStatus, today: date, web_ui: str | None) -> list[str]:
     overdue_steps = [s.id for s in status.steps if s.overdue]
     effective = _day(status.effective_date)
     if status.needs_effective_date:
@@ -56,7 +56,7 @@ def _header(status: TrajectoryStatus, web_ui: str | None) -> list[str]:
         ("kind", f"{status.kind.value} (template v{status.template_version})"),
         ("workflow", status.workflow_id),
         ("phase", status.phase.value),
-        ("calendar today", f"{_day(status.today)} (started {_day(status.started_on)})"),
+        ("calendar today", f"{_day(today)} (started {_day(status.started_on)})"),
         ("general assembly", _day(status.planned_av_date)),
         ("effective date", effective),
         ("next deadline", _day(status.next_deadline)),
@@ -170,9 +170,12 @@ def _recent(status: TrajectoryStatus) -> list[str]:
     return lines
 
 
-def status_lines(status: TrajectoryStatus, web_ui: str | None = None) -> list[str]:
+def status_lines(
+    status: TrajectoryStatus, today: date | None = None, web_ui: str | None = None
+) -> list[str]:
+    """`today`: the trajectory's calendar date now (the query's own is as of its last step)."""
     return [
-        *_header(status, web_ui),
+        *_header(status, today or status.today, web_ui),
         *_steps(status),
         *_decisions(status),
         *_participants(status),

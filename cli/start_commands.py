@@ -9,6 +9,7 @@ from typing import Any
 
 from cli.common import (
     add_json_flag,
+    calendar_today,
     database,
     err,
     id_list,
@@ -110,7 +111,7 @@ def _print_started(
         return
     print(f"started {workflow_id} (run {run_id})")
     if status is not None:
-        print("\n".join(status_lines(status, link)))
+        print("\n".join(status_lines(status, calendar_today(status), link)))
     else:
         print(f"web UI: {link}")
 

@@ -12,6 +12,7 @@ from cli.common import (
     InvalidInput,
     add_id_argument,
     add_json_flag,
+    calendar_today,
     database,
     print_json,
     register_id,
@@ -50,7 +51,8 @@ def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
             print_json(reading.status.model_dump(mode="json"))
         else:
             link = web_ui_link(settings, workflow_id, reading.run_id)
-            print("\n".join(status_lines(reading.status, link)))
+            today = calendar_today(reading.status)
+            print("\n".join(status_lines(reading.status, today, link)))
         return ExitCode.OK
 
     return run(settings, work)

@@ -16,7 +16,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from operations.queries import ListFilter, NoWorker, trajectory_status, visibili
 from operations.start import start_trajectory
 from schemas.common import CooperationKind
 from schemas.template import Phase
-from schemas.trajectory import AbortRequest
+from schemas.trajectory import AbortRequest, TrajectoryStatus
 from stack.binaries import temporal_cli
 from stack.ports import free_port
 from starter import build_parser
@@ -671,7 +671,8 @@ WHOLE_WITHIN = 240.0
 def next_commands(coop: str, status: dict[str, Any], margin_days: int) -> list[tuple[str, ...]]:
     """What a coordinator does next, given the status: complete every open task, record
     every pending decision as an approval, and answer the two questions the workflow asks."""
-    today = date.fromisoformat(status["today"])
+    # The calendar's date now: the status's `today` is as of the workflow's last step.
+    today = TrajectoryStatus.model_validate(status).calendar_today(datetime.now(UTC))
     later = today + timedelta(days=margin_days)
     commands: list[tuple[str, ...]] = []
     if status["phase"] == "awaiting-effective-date":
