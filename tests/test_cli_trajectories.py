@@ -668,17 +668,22 @@ WHOLE_EFFECTIVE = WHOLE_AV + timedelta(days=45)
 WHOLE_WITHIN = 240.0
 
 
-def next_commands(coop: str, status: dict[str, Any], margin_days: int) -> list[tuple[str, ...]]:
+def next_commands(
+    coop: str, status: dict[str, Any], *, one_command: int, one_round: int
+) -> list[tuple[str, ...]]:
     """What a coordinator does next, given the status: complete every open task, record
-    every pending decision as an approval, and answer the two questions the workflow asks."""
+    every pending decision as an approval, and answer the two questions the workflow asks.
+    `one_command` and `one_round` are calendar days that a command and a round of commands
+    take on this machine: a date given must still lie ahead when it is needed."""
     # The calendar's date now: the status's `today` is as of the workflow's last step.
     today = TrajectoryStatus.model_validate(status).calendar_today(datetime.now(UTC))
-    later = today + timedelta(days=margin_days)
     commands: list[tuple[str, ...]] = []
     if status["phase"] == "awaiting-effective-date":
-        commands.append(("effective-date", coop, str(later), "--reason", "goedkeuring na de datum"))
+        effective = today + timedelta(days=one_command)
+        commands.append(("effective-date", coop, str(effective), "--reason", "na de goedkeuring"))
     if status["phase"] == "renegotiation":
-        av = later
+        # The councils decide again before the new general assembly.
+        av = today + timedelta(days=one_round)
         commands.append(
             ("amend", coop, "--reason", "nieuwe ronde", "--av-date", str(av),
              "--effective-date", str(av + timedelta(days=45)))
@@ -724,11 +729,14 @@ async def test_whole_projectvereniging_trajectory_with_the_cli_alone(cli: Cli) -
         if status["phase"] == "integrated":
             break
         assert loop.time() < deadline, f"not integrated within {WHOLE_WITHIN} s: {status}"
-        # Dates the coordinator gives must still lie ahead when the next round of commands
-        # arrives: a margin from the slowest command seen so far (this machine's pace).
+        # This machine's pace, from the slowest command seen so far.
         slowest = max(slowest, shown.seconds)
-        margin_days = math.ceil(3 * slowest * DAYS_PER_SECOND) + 10
-        commands = next_commands(coop, status, margin_days)
+        commands = next_commands(
+            coop,
+            status,
+            one_command=math.ceil(2 * shown.seconds * DAYS_PER_SECOND) + 5,
+            one_round=math.ceil(3 * slowest * DAYS_PER_SECOND) + 10,
+        )
         if step(status, "board-principle")["status"] == "done" and not repeated:
             commands.append(repeat)  # run again days later: the same decision, not a new one
         results = await concurrently(*(cli(*command) for command in commands))
