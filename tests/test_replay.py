@@ -22,8 +22,6 @@ from temporal_connection import data_converter
 from tests.record_histories import HISTORY_DIR, SCENARIOS, load_history, scenario_of
 from workflows.registry import WORKFLOWS
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 HISTORIES = sorted(HISTORY_DIR.glob("*.json"))
 
 
@@ -39,6 +37,7 @@ def test_every_scenario_has_a_recorded_history() -> None:
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])
+@pytest.mark.asyncio(loop_scope="session")
 async def test_recorded_history_replays(path: Path) -> None:
     history = await load_history(await asyncio.to_thread(path.read_text, encoding="utf-8"))
     # A whole run, so every branch the scenario took is replayed to its end.
