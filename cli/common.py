@@ -79,12 +79,18 @@ def add_id_argument(parser: argparse.ArgumentParser) -> None:
 # --- parsing values -----------------------------------------------------------------------------
 
 
+def shown(text: str, limit: int = 80) -> str:
+    """A value typed by the user, quoted and cut, for a one-line message."""
+    return repr(text[:limit]) + ("..." if len(text) > limit else "")
+
+
 def register_id(text: str, what: str) -> str:
     try:
         return _REGISTER_ID.validate_python(text)
     except ValidationError as exc:
         message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-        raise InvalidInput(f"{what} {text!r}: {message}") from None
+        # The message quotes the value itself (cut to a readable length).
+        raise InvalidInput(f"{what}: {message}") from None
 
 
 def workflow_id_from(text: str) -> str:
@@ -96,11 +102,11 @@ def workflow_id_from(text: str) -> str:
 def parse_date(text: str, option: str) -> date:
     """YYYY-MM-DD only, so 03/04/2027 is never read as 3 April or 4 March."""
     if not _ISO_DATE.match(text.strip()):
-        raise InvalidInput(f"{option}: must be a date as YYYY-MM-DD (got {text!r})")
+        raise InvalidInput(f"{option}: must be a date as YYYY-MM-DD (got {shown(text)})")
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidInput(f"{option}: {text!r} is not a calendar date") from None
+        raise InvalidInput(f"{option}: {shown(text)} is not a calendar date") from None
 
 
 def optional_date(text: str | None, option: str) -> date | None:

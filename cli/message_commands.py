@@ -25,6 +25,7 @@ from cli.common import (
     print_json,
     register_id,
     run,
+    shown,
     temporal_client,
     user_name,
     workflow_id_from,
@@ -100,7 +101,7 @@ def _outcome(text: str) -> Outcome:
         return Outcome(text.strip().lower())
     except ValueError:
         choices = ", ".join(o.value for o in Outcome)
-        raise InvalidInput(f"OUTCOME: must be one of {choices} (got {text!r})") from None
+        raise InvalidInput(f"OUTCOME: must be one of {choices} (got {shown(text)})") from None
 
 
 def _parties(status: TrajectoryStatus) -> set[str]:

@@ -17,6 +17,7 @@ from cli.common import (
     print_json,
     register_id,
     run,
+    shown,
     temporal_client,
     web_ui_link,
     workflow_id_from,
@@ -39,7 +40,7 @@ def _choice(enum: type[E], text: str | None, option: str) -> E | None:
         return enum(text)
     except ValueError:
         choices = ", ".join(e.value for e in enum)
-        raise InvalidInput(f"{option}: must be one of {choices} (got {text!r})") from None
+        raise InvalidInput(f"{option}: must be one of {choices} (got {shown(text)})") from None
 
 
 def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
