@@ -146,10 +146,11 @@ async def _perform(conn: DbConnection, inp: ActionInput) -> str:
             )
             return f"old structure of {cooperation_id} ended"
         case ActionName.MARK_INTEGRATED:
+            integrated_on = inp.effective_date or inp.on
             await set_cooperation_status(
-                conn, cooperation_id, CooperationStatus.INTEGRATED, integrated_on=inp.on
+                conn, cooperation_id, CooperationStatus.INTEGRATED, integrated_on=integrated_on
             )
-            return f"{cooperation_id} registered as integrated (ingekanteld) on {inp.on}"
+            return f"{cooperation_id} registered as integrated (ingekanteld) on {integrated_on}"
         case ActionName.RESTORE_REGISTER:
             await set_cooperation_status(conn, cooperation_id, CooperationStatus.ACTIVE)
             return f"{cooperation_id} restored to active in the register"

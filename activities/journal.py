@@ -104,6 +104,8 @@ async def _project(conn: DbConnection, trajectory_id: str, record: JournalRecord
     """Keep the query-friendly tables in step with the audit trail."""
     if record.kind == "decision-recorded":
         decision = DecisionInput.model_validate(record.data["decision"])
+        if decision.step_id is None:  # journals of older runs carried the message as sent
+            decision = decision.model_copy(update={"step_id": record.step_id})
         await _upsert_decision(conn, trajectory_id, decision, int(record.data["round"]), record.seq)
     elif record.kind == "task-completed":
         completion = TaskCompletion.model_validate(record.data["completion"])

@@ -82,6 +82,8 @@ class ActionInput(_Model):
     participants: tuple[Participant, ...]
     staff: tuple[StaffMember, ...] = ()
     assets: tuple[Asset, ...] = ()
+    # The date the register records as "ingekanteld"; None in inputs of older runs.
+    effective_date: date | None = None
 
 
 class ActionResult(_Model):

@@ -43,7 +43,7 @@ async def test_template_runs_to_integration(
         )
         assert cooperation is not None
         assert cooperation["status"] == "integrated"
-        assert cooperation["integrated_on"] >= request.effective_date
+        assert cooperation["integrated_on"] == request.effective_date
         seqs = [r["seq"] for r in await conn.fetch("SELECT seq FROM events ORDER BY seq")]
         assert seqs == list(range(1, len(final.timeline) + 1))
         row = await conn.fetchrow("SELECT phase, finished FROM trajectories")

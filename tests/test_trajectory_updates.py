@@ -3,10 +3,12 @@ message changes nothing, a repeated one is a no-op."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
@@ -180,3 +182,26 @@ async def test_abort_after_is_refused_for_later_messages(
     with pytest.raises(Exception) as failure:
         await handle.execute_update("decide", decision("izegem", status.today))
     assert "completed" in str(failure.value).lower() or "not found" in str(failure.value).lower()
+
+
+async def test_decision_without_step_is_persisted_against_its_step(
+    council_round: tuple[WorkflowHandle[Any, Any], TrajectoryStatus], database_url: str
+) -> None:
+    """The sender may leave step_id out when the authority has one open decision; the audit
+    trail and the decisions table still record it against that step."""
+    handle, status = council_round
+    ack = await via_updates(handle)("decide", decision("roeselare", status.today))
+    assert "council-round" in ack.message
+    conn = await asyncpg.connect(database_url)
+    try:
+        row = None
+        for _ in range(400):  # bounded wait for the journal flush
+            row = await conn.fetchrow(
+                "SELECT step_id, outcome FROM decisions WHERE authority_id = 'roeselare'"
+            )
+            if row is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert row is not None and dict(row) == {"step_id": "council-round", "outcome": "approve"}
+    finally:
+        await conn.close()

@@ -314,8 +314,11 @@ class TrajectoryState:
                 return True
         return False
 
-    def apply_decision(self, step: StepState, d: DecisionInput) -> None:
-        step.parties[d.authority_id].decision = d.model_copy(update={"step_id": step.spec.id})
+    def apply_decision(self, step: StepState, d: DecisionInput) -> DecisionInput:
+        """Record the decision against its step (the sender may have left step_id out)."""
+        stored = d.model_copy(update={"step_id": step.spec.id})
+        step.parties[d.authority_id].decision = stored
+        return stored
 
     # --- tasks ------------------------------------------------------------------------------
 

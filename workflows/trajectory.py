@@ -228,6 +228,7 @@ class InkantelingTrajectory:
                 participants=tuple(self._state.participants),
                 staff=request.staff,
                 assets=request.assets,
+                effective_date=self._state.effective_date,
             ),
             result_type=ActionResult,
             start_to_close_timeout=_ACTIVITY_TIMEOUT,
@@ -653,7 +654,7 @@ class InkantelingTrajectory:
         step = self._state.check_decision(d, self._today())
         if step is None:
             return Ack(message=f"decision of {d.authority_id} was already recorded", no_op=True)
-        self._state.apply_decision(step, d)
+        stored = self._state.apply_decision(step, d)
         self._record(
             "decision-recorded",
             f"{d.authority_id} decided {d.outcome.value} on {step.spec.id} (session "
@@ -661,7 +662,7 @@ class InkantelingTrajectory:
             actor=d.recorded_by,
             step_id=step.spec.id,
             authority_id=d.authority_id,
-            data={"decision": d.model_dump(mode="json"), "round": step.round_number},
+            data={"decision": stored.model_dump(mode="json"), "round": step.round_number},
         )
         self._changed()
         return Ack(message=f"decision of {d.authority_id} on {step.spec.id} recorded")

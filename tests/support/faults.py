@@ -830,8 +830,8 @@ async def check_nothing_lost(
     )
     assert coop is not None
     if phase is Phase.INTEGRATED:
-        # The action is dated when the step opens (its input is fixed for every retry).
-        marked = step_of(final, "mark-integrated").opened_on
+        # The register records the trajectory's effective date, not the day the step ran.
+        marked = final.effective_date
         assert (coop["status"], coop["integrated_on"]) == ("integrated", marked), dict(coop)
     else:
         assert (coop["status"], coop["integrated_on"]) == ("active", None), dict(coop)
