@@ -10,6 +10,7 @@ into one stderr line and an exit code here, the same way for every group.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 from typing import Protocol
@@ -87,6 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        # Any group may have held a Temporal client; collecting it while Python still runs
+        # avoids an abort at interpreter exit (temporalio/sdk-python#300).
+        gc.collect()
 
 
 if __name__ == "__main__":
