@@ -252,3 +252,26 @@ async def _call(work: Callable[[], Awaitable[int]]) -> int:
         if exc.status is RPCStatusCode.UNAVAILABLE:
             raise _LostTemporal(exc.message) from exc
         raise
+
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def add_command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    epilog: str,
+    handler: Handler,
+) -> argparse.ArgumentParser:
+    """One subcommand: its summary as help and description, an epilog with an example, and
+    the handler `starter.main` calls."""
+    parser = subparsers.add_parser(
+        name,
+        help=summary,
+        description=summary,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(handler=handler)
+    return parser

@@ -8,13 +8,15 @@ its acknowledgement, or its refusal in its own words (exit code 5).
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from cli.common import (
+    Handler,
     InvalidInput,
+    add_command,
     add_id_argument,
     add_json_flag,
     calendar_today,
@@ -49,8 +51,6 @@ from schemas.trajectory import (
     TrajectoryStatus,
 )
 from settings import Settings
-
-Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def _message(model: type[BaseModel], fields: Mapping[str, Any]) -> Any:
@@ -311,14 +311,7 @@ def _command(
     epilog: str,
     handler: Handler,
 ) -> argparse.ArgumentParser:
-    parser = commands.add_parser(
-        name,
-        help=summary,
-        description=summary,
-        epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.set_defaults(handler=handler)
+    parser = add_command(commands, name, summary, epilog, handler)
     add_id_argument(parser)
     return parser
 

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import asyncpg
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from cli.common import add_command
 from cli.exit_codes import ExitCode
 from db.connect import DatabaseUnavailable, DbConnection, connect, database_url, unavailable
 from db.register import get_cooperation, list_authorities, list_cooperations
@@ -184,24 +185,6 @@ def _cmd_authorities(args: argparse.Namespace, settings: Settings) -> int:
     return ExitCode.OK
 
 
-def _subcommand(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    summary: str,
-    epilog: str,
-    handler: Callable[[argparse.Namespace, Settings], int],
-) -> argparse.ArgumentParser:
-    parser = commands.add_parser(
-        name,
-        help=summary,
-        description=summary,
-        epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.set_defaults(handler=handler)
-    return parser
-
-
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `register` group to the starter's command line."""
     group = subparsers.add_parser(
@@ -213,7 +196,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    importer = _subcommand(
+    importer = add_command(
         commands, "import", "insert or update fiches from a CSV file", _IMPORT_EPILOG, _cmd_import
     )
     importer.add_argument("file", type=Path, metavar="FILE.csv", help="UTF-8 CSV file of fiches")
@@ -221,7 +204,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--delimiter", default=",", help="field separator (default ','; Excel in Belgium: ';')"
     )
 
-    lister = _subcommand(
+    lister = add_command(
         commands,
         "list",
         "list the cooperations of the register",
@@ -235,7 +218,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     lister.add_argument("--json", action="store_true", help="a JSON array instead of a table")
 
-    shower = _subcommand(
+    shower = add_command(
         commands,
         "show",
         "show every fiche field of one cooperation",
@@ -245,7 +228,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     shower.add_argument("id", metavar="ID", help="register id of the cooperation")
     shower.add_argument("--json", action="store_true", help="a JSON object instead of lines")
 
-    authorities = _subcommand(
+    authorities = add_command(
         commands,
         "authorities",
         "list the authorities (councils, bodies, partners) that members refer to",

@@ -4,12 +4,12 @@ visibility, on our search attributes) and `history` (the audit trail in PostgreS
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from enum import StrEnum
 from typing import TypeVar
 
 from cli.common import (
     InvalidInput,
+    add_command,
     add_id_argument,
     add_json_flag,
     calendar_today,
@@ -30,7 +30,6 @@ from schemas.template import Phase
 from settings import Settings
 
 E = TypeVar("E", bound=StrEnum)
-Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def _choice(enum: type[E], text: str | None, option: str) -> E | None:
@@ -93,27 +92,9 @@ def _cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     return run(settings, work)
 
 
-def _command(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    summary: str,
-    epilog: str,
-    handler: Handler,
-) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        name,
-        help=summary,
-        description=summary,
-        epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.set_defaults(handler=handler)
-    return parser
-
-
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `status`, `list` and `history` to the starter's command line."""
-    status = _command(
+    status = add_command(
         subparsers,
         "status",
         "where one trajectory stands: steps by lane, decisions, deadlines, overdue",
@@ -129,7 +110,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     phases = ", ".join(p.value for p in Phase)
     kinds = ", ".join(k.value for k in CooperationKind)
-    lister = _command(
+    lister = add_command(
         subparsers,
         "list",
         "list trajectories, filtered on phase, kind, pending authority or overdue",
@@ -150,7 +131,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     lister.add_argument("--all", action="store_true", help="include finished and aborted ones")
     add_json_flag(lister, "a JSON array")
 
-    history = _command(
+    history = add_command(
         subparsers,
         "history",
         "the timeline of a trajectory from the audit trail",
