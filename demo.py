@@ -16,6 +16,7 @@ import sys
 import zlib
 from datetime import UTC, date, datetime, timedelta
 
+from pydantic import BaseModel
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -23,6 +24,7 @@ from db.connect import DatabaseUnavailable, database_url
 from db.connect import connect as connect_db
 from db.register import get_cooperation, list_authorities
 from log import configure_logging, get_logger
+from operations.messages import stamped
 from operations.start import TrajectoryExists, start_trajectory
 from schemas.common import AuthorityKind, CooperationKind, CooperationStatus, Outcome
 from schemas.trajectory import (
@@ -210,9 +212,9 @@ async def play(handle: WorkflowHandle[object, TrajectoryStatus]) -> TrajectorySt
 
 
 async def send(
-    handle: WorkflowHandle[object, TrajectoryStatus], name: str, message: object
+    handle: WorkflowHandle[object, TrajectoryStatus], name: str, message: BaseModel
 ) -> None:
-    ack: Ack = await handle.execute_update(name, message, result_type=Ack)
+    ack: Ack = await handle.execute_update(name, stamped(message), result_type=Ack)
     log.info(ack.message)
 
 

@@ -6,6 +6,8 @@ Every action runs in one transaction together with its row in the `actions` ledg
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -33,7 +35,9 @@ class ActionActivities:
                 inp.action.name.value,
             )
             if done is not None:
-                return ActionResult(summary=str(done), repeated=True)
+                return ActionResult(
+                    summary=str(done), repeated=True, performed_at=datetime.now(UTC)
+                )
             try:
                 summary = await _perform(conn, inp)
             except CooperationNotFound as exc:
@@ -50,7 +54,9 @@ class ActionActivities:
         activity.logger.info(
             "action performed", extra={"action": inp.action.name.value, "step_id": inp.step_id}
         )
-        return ActionResult(summary=summary)
+        # The wall clock is read here, outside the workflow: the result lands in the history,
+        # so the workflow's calendar can move with it deterministically.
+        return ActionResult(summary=summary, performed_at=datetime.now(UTC))
 
 
 async def _perform(conn: DbConnection, inp: ActionInput) -> str:

@@ -8,8 +8,8 @@ each get their own exception, so the command line can say what to do about it.
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Literal
+from datetime import UTC, datetime, timedelta
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel
 from temporalio.client import (
@@ -34,6 +34,17 @@ from schemas.trajectory import Ack
 UpdateName = Literal["decide", "complete_task", "amend", "join", "set_effective_date", "abort"]
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def stamped(message: M) -> M:
+    """`message` with `sent_at` set to now, unless it has one: the trajectory's calendar moves
+    with the stamps of the messages it receives (see "The calendar" in docs/architecture.md)."""
+    if "sent_at" not in type(message).model_fields or getattr(message, "sent_at", None):
+        return message
+    return message.model_copy(update={"sent_at": datetime.now(UTC)})
+
+
 class Refused(RuntimeError):
     """The trajectory's validator refused the message; str() is its message, as it is."""
 
@@ -53,7 +64,8 @@ async def send_update(
     handle = described.handle
     try:
         ack: Ack = await bounded(
-            handle.execute_update(name, message, result_type=Ack, rpc_timeout=within), within
+            handle.execute_update(name, stamped(message), result_type=Ack, rpc_timeout=within),
+            within,
         )
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.common import CooperationKind
 from schemas.template import Action, Phase
@@ -89,3 +89,6 @@ class ActionInput(_Model):
 class ActionResult(_Model):
     summary: str
     repeated: bool = False  # the action had already been performed (a retry)
+    # The activity's wall clock when it finished: a fact in the history the workflow's
+    # calendar moves with. None in results of older runs.
+    performed_at: AwareDatetime | None = None

@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from schemas.common import (
     AuthorityKind,
@@ -114,7 +114,25 @@ class TrajectoryInput(_Model):
 # --- messages (updates and signals share these payloads) -------------------------------------
 
 
-class DecisionInput(_Model):
+class _Message(_Model):
+    """What every message carries besides its content.
+
+    `sent_at` is the sender's wall clock when it sent the message. The workflow never reads a
+    clock to decide anything (a replay must decide the same, and Temporal's workflow time is
+    not always the same on replay); its calendar moves with the facts in its history, and a
+    stamped message is such a fact. Our clients always stamp; a message without a stamp is
+    taken to be sent at the trajectory's current calendar moment."""
+
+    sent_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _plausible_stamp(self) -> Self:
+        if self.sent_at is not None and not 2000 <= self.sent_at.year <= 2100:
+            raise ValueError("sent_at must lie between the years 2000 and 2100")
+        return self
+
+
+class DecisionInput(_Message):
     """A council's or body's decision on the trajectory's agenda item (LBLOD Besluit)."""
 
     authority_id: RegisterId
@@ -130,18 +148,18 @@ class DecisionInput(_Model):
 
     def same_content(self, other: DecisionInput) -> bool:
         """Equal as a decision (who recorded it does not matter)."""
-        fields = {"recorded_by"}
+        fields = {"recorded_by", "sent_at"}
         return self.model_dump(exclude=fields) == other.model_dump(exclude=fields)
 
 
-class TaskCompletion(_Model):
+class TaskCompletion(_Message):
     step_id: RegisterId
     evidence: ShortText  # a document reference or link
     completed_by: ShortText
     note: LongText | None = None
 
 
-class Amendment(_Model):
+class Amendment(_Message):
     """The coordinator's answer to a rejection: new dates and a new round for named parties."""
 
     reason: ShortText
@@ -151,20 +169,20 @@ class Amendment(_Model):
     effective_date: date | None = None
 
 
-class JoinRequest(_Model):
+class JoinRequest(_Message):
     """Olievlek: an authority joins while the trajectory runs and gets its own decision."""
 
     participant: Participant
     joined_by: ShortText
 
 
-class EffectiveDateChange(_Model):
+class EffectiveDateChange(_Message):
     effective_date: date
     reason: ShortText
     changed_by: ShortText
 
 
-class AbortRequest(_Model):
+class AbortRequest(_Message):
     reason: ShortText
     aborted_by: ShortText
 

@@ -484,6 +484,25 @@ SIGNAL_CASES = [
         lambda s: decision(s, session_date="2027-02-30"),
         Rejected("session_date: Input should be a valid date"),
     ),
+    # the sender's clock stamp: an implausible year, no offset, not a moment at all
+    SignalCase(
+        "decide-sent-at-year-1900",
+        "decide_signal",
+        lambda s: decision(s, sent_at="1900-01-01T00:00:00+00:00"),
+        Rejected("sent_at must lie between the years 2000 and 2100"),
+    ),
+    SignalCase(
+        "decide-sent-at-without-offset",
+        "decide_signal",
+        lambda s: decision(s, sent_at="2027-03-24T10:00:00"),
+        Rejected("sent_at: Input should have timezone info"),
+    ),
+    SignalCase(
+        "decide-sent-at-not-a-moment",
+        "decide_signal",
+        lambda s: decision(s, sent_at="tomorrow"),
+        Rejected("sent_at: Input should be a valid datetime"),
+    ),
     # SQL fragments are valid text: stored verbatim, harmlessly; then duplicate and conflict
     SignalCase(
         "decide-sql-fragments-stored-verbatim",
@@ -1043,6 +1062,19 @@ UPDATE_CASES = [
         "decide",
         lambda s: board(s, session_date="1900-01-01"),
         Refused(("session date 1900-01-01 is not plausible",)),
+    ),
+    UpdateCase(
+        # A stamp ahead of the server's clock would move the trajectory's calendar on.
+        "decide-sent-at-ahead-of-the-server",
+        "decide",
+        lambda s: board(s, sent_at="2099-01-01T00:00:00+00:00"),
+        Refused(("sent_at 2099-01-01T00:00:00+00:00 lies ahead of the server's clock",)),
+    ),
+    UpdateCase(
+        "decide-sent-at-year-1900",
+        "decide",
+        lambda s: board(s, sent_at="1900-01-01T00:00:00+00:00"),
+        Refused((DECODING, "sent_at must lie between the years 2000 and 2100")),
     ),
     UpdateCase(
         "complete-task-unknown-step",

@@ -243,9 +243,15 @@ class TrajectoryState:
                 f"authority {d.authority_id!r} is not a party to this trajectory (parties: {known})"
             )
         if d.session_date > today:
+            hint = (
+                "; a message without sent_at is dated at the trajectory's latest recorded fact: "
+                'add "sent_at" (the current time, ISO 8601 with offset)'
+                if d.sent_at is None
+                else ""
+            )
             raise MessageRejected(
                 f"session date {d.session_date} lies in the future (the trajectory's today is "
-                f"{today})"
+                f"{today}{hint})"
             )
         if d.session_date.year < EARLIEST_SESSION_YEAR:
             raise MessageRejected(f"session date {d.session_date} is not plausible")

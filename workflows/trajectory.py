@@ -50,6 +50,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.state import MessageRejected, StepState, TrajectoryState
 
 PERSIST_JOURNAL = "persist_journal"
+# workflow.patched id: the calendar moves with recorded facts, not with workflow.now().
+CALENDAR_FROM_HISTORY = "calendar-from-history"
 PERFORM_ACTION = "perform_action"
 JOURNAL_BATCH_SIZE = 50
 COORDINATOR = "coordinator"
@@ -66,6 +68,13 @@ _DB_RETRY = RetryPolicy(
 _ACTIVITY_TIMEOUT = timedelta(seconds=10)
 
 
+# A timer for a moment the wall clock has already passed still runs (briefly): whether the
+# workflow waits must not depend on the wall clock, only its duration may.
+_SHORTEST_TIMER = timedelta(milliseconds=1)
+# How far a message's sent_at may lie ahead of the server's clock (clock skew, not intent).
+_STAMP_LEAD = timedelta(minutes=5)
+
+
 class _Aborted(Exception):
     """Raised inside step coroutines when an abort cancels them."""
 
@@ -75,8 +84,15 @@ class InkantelingTrajectory:
     @workflow.init
     def __init__(self, inp: TrajectoryInput) -> None:
         info = workflow.info()
-        self._started_at = workflow.now()
+        # Runs started before this patch read their calendar from workflow.now(); they keep
+        # doing so, so their histories replay. See "The calendar" in docs/architecture.md.
+        self._calendar_from_history = workflow.patched(CALENDAR_FROM_HISTORY)
+        # The start event's time is in the history; the first task's start time need not be.
+        self._started_at = (
+            info.workflow_start_time if self._calendar_from_history else workflow.now()
+        )
         self._speed = inp.request.calendar.speed
+        self._clock = self._started_at  # the calendar moment of the latest recorded fact
         self._state = TrajectoryState(inp, self._sim_now().date())
         self._ref = TrajectoryRef(
             workflow_id=info.workflow_id,
@@ -95,9 +111,59 @@ class InkantelingTrajectory:
     # --- the trajectory's calendar ----------------------------------------------------------
 
     def _sim_now(self) -> datetime:
-        """Workflow time, compressed by the calendar's speed (1.0 = real time)."""
+        """The calendar moment every decision of the workflow is taken at.
+
+        It moves only with facts recorded in the history: a timer that fired (to the moment it
+        waited for), an activity's result and a message's `sent_at` (the wall clock they were
+        read at). workflow.now() is not such a fact: after a workflow task timed out, the
+        worker that picks the run up can see an older time than a later replay of the same
+        history does, and a decision taken on it would not replay."""
+        if self._calendar_from_history:
+            return self._clock
+        return self._wall_sim_now()
+
+    def _wall_sim_now(self) -> datetime:
+        """Workflow time, compressed by the calendar's speed (1.0 = real time). Used for how
+        long a timer runs, by validators and by queries: never for a decision on replay."""
         elapsed = workflow.now() - self._started_at
         return self._started_at + elapsed * self._speed
+
+    def _on_calendar(self, wall: datetime) -> datetime:
+        """The calendar moment of a wall-clock reading."""
+        return self._started_at + (wall - self._started_at) * self._speed
+
+    def _on_wall(self, moment: datetime) -> datetime:
+        """The wall-clock moment of a calendar moment (the inverse of `_on_calendar`)."""
+        return self._started_at + (moment - self._started_at) / self._speed
+
+    def _observe(self, moment: datetime) -> None:
+        """A recorded fact happened at calendar `moment`: the calendar never goes back."""
+        if moment > self._clock:
+            self._clock = moment
+
+    def _observe_wall(self, wall: datetime | None) -> None:
+        if wall is not None and self._calendar_from_history:
+            self._observe(self._on_calendar(wall))
+
+    def _today_for(self, sent_at: datetime | None) -> date:
+        """The calendar date a message sent at `sent_at` is handled on (for validators: what
+        the handler will see after observing the stamp)."""
+        if not self._calendar_from_history:
+            return self._today()
+        moment = self._clock
+        if sent_at is not None:
+            moment = max(moment, self._on_calendar(sent_at))
+        return moment.date()
+
+    def _check_stamp(self, sent_at: datetime | None) -> None:
+        """Validators only (they never run on replay, so they may read the clock): a stamp
+        from a sender whose clock runs ahead would move the calendar too far."""
+        if sent_at is not None and sent_at > workflow.now() + _STAMP_LEAD:
+            raise MessageRejected(
+                f"sent_at {sent_at.isoformat()} lies ahead of the server's clock "
+                f"({workflow.now().isoformat(timespec='seconds')}); check the sender's clock "
+                "or leave sent_at out"
+            )
 
     def _today(self) -> date:
         return self._sim_now().date()
@@ -116,6 +182,15 @@ class InkantelingTrajectory:
 
         if until is None:
             await workflow.wait_condition(stop)
+        elif self._calendar_from_history:
+            if until > self._clock:
+                # Whether to wait follows from the calendar (deterministic); how long the
+                # timer runs follows from the wall clock, which Temporal does not replay.
+                remaining = (until - self._wall_sim_now()) / self._speed
+                try:
+                    await workflow.wait_condition(stop, timeout=max(remaining, _SHORTEST_TIMER))
+                except TimeoutError:  # the timer fired: the calendar reached `until`
+                    self._observe(until)
         else:
             remaining = (until - self._sim_now()) / self._speed
             if remaining > timedelta(0):
@@ -234,6 +309,7 @@ class InkantelingTrajectory:
             start_to_close_timeout=_ACTIVITY_TIMEOUT,
             retry_policy=_DB_RETRY,
         )
+        self._observe_wall(result.performed_at)
         return result
 
     async def _run_automatic(self, step: StepState) -> None:
@@ -504,7 +580,7 @@ class InkantelingTrajectory:
             seq=len(self._journal) + 1,
             kind=kind,
             on=self._today(),
-            at=workflow.now(),
+            at=self._on_wall(self._clock) if self._calendar_from_history else workflow.now(),
             summary=summary,
             actor=actor,
             step_id=step_id,
@@ -609,6 +685,8 @@ class InkantelingTrajectory:
 
     def _status(self) -> TrajectoryStatus:
         state = self._state
+        # The calendar's date: what messages are checked against. It stands still between
+        # facts; `TrajectoryStatus.calendar_today(now)` gives a client the date at its clock.
         today = self._today()
         request = state.request
         return TrajectoryStatus(
@@ -651,6 +729,7 @@ class InkantelingTrajectory:
     # --- messages: one implementation, reachable as update (with validator) and signal ------
 
     def _apply_decision(self, d: DecisionInput) -> Ack:
+        self._observe_wall(d.sent_at)
         step = self._state.check_decision(d, self._today())
         if step is None:
             return Ack(message=f"decision of {d.authority_id} was already recorded", no_op=True)
@@ -668,6 +747,7 @@ class InkantelingTrajectory:
         return Ack(message=f"decision of {d.authority_id} on {step.spec.id} recorded")
 
     def _apply_task(self, c: TaskCompletion) -> Ack:
+        self._observe_wall(c.sent_at)
         step = self._state.check_task(c)
         if step is None:
             return Ack(message=f"task {c.step_id} was already completed", no_op=True)
@@ -684,6 +764,7 @@ class InkantelingTrajectory:
         return Ack(message=f"task {c.step_id} completed")
 
     def _apply_amendment(self, a: Amendment) -> Ack:
+        self._observe_wall(a.sent_at)
         step = self._state.check_amendment(a, self._today())
         reopened = self._state.apply_amendment(step, a)
         self._record(
@@ -698,6 +779,7 @@ class InkantelingTrajectory:
         return Ack(message=f"amended; {step.spec.id} reopened for {', '.join(reopened)}")
 
     def _apply_join(self, j: JoinRequest) -> Ack:
+        self._observe_wall(j.sent_at)
         self._state.check_join(j)
         rounds = self._state.apply_join(j)
         self._record(
@@ -712,6 +794,7 @@ class InkantelingTrajectory:
         return Ack(message=f"{j.participant.authority_id} joined")
 
     def _apply_effective_date(self, c: EffectiveDateChange) -> Ack:
+        self._observe_wall(c.sent_at)
         self._state.check_effective_date(c, self._today())
         previous = self._state.effective_date
         self._state.effective_date = c.effective_date
@@ -726,6 +809,7 @@ class InkantelingTrajectory:
         return Ack(message=f"effective date set to {c.effective_date}")
 
     def _apply_abort(self, r: AbortRequest) -> Ack:
+        self._observe_wall(r.sent_at)
         self._state.check_abort()
         self._state.abort = r
         self._record("abort-requested", f"abort requested: {r.reason}", actor=r.aborted_by)
@@ -740,7 +824,8 @@ class InkantelingTrajectory:
 
     @decide.validator
     def _validate_decide(self, d: DecisionInput) -> None:
-        self._state.check_decision(d, self._today())
+        self._check_stamp(d.sent_at)
+        self._state.check_decision(d, self._today_for(d.sent_at))
 
     @workflow.update(name="complete_task")
     def complete_task(self, c: TaskCompletion) -> Ack:
@@ -748,6 +833,7 @@ class InkantelingTrajectory:
 
     @complete_task.validator
     def _validate_complete_task(self, c: TaskCompletion) -> None:
+        self._check_stamp(c.sent_at)
         self._state.check_task(c)
 
     @workflow.update(name="amend")
@@ -756,7 +842,8 @@ class InkantelingTrajectory:
 
     @amend.validator
     def _validate_amend(self, a: Amendment) -> None:
-        self._state.check_amendment(a, self._today())
+        self._check_stamp(a.sent_at)
+        self._state.check_amendment(a, self._today_for(a.sent_at))
 
     @workflow.update(name="join")
     def join(self, j: JoinRequest) -> Ack:
@@ -764,6 +851,7 @@ class InkantelingTrajectory:
 
     @join.validator
     def _validate_join(self, j: JoinRequest) -> None:
+        self._check_stamp(j.sent_at)
         self._state.check_join(j)
 
     @workflow.update(name="set_effective_date")
@@ -772,7 +860,8 @@ class InkantelingTrajectory:
 
     @set_effective_date.validator
     def _validate_set_effective_date(self, c: EffectiveDateChange) -> None:
-        self._state.check_effective_date(c, self._today())
+        self._check_stamp(c.sent_at)
+        self._state.check_effective_date(c, self._today_for(c.sent_at))
 
     @workflow.update(name="abort")
     def abort(self, r: AbortRequest) -> Ack:
@@ -780,6 +869,7 @@ class InkantelingTrajectory:
 
     @abort.validator
     def _validate_abort(self, r: AbortRequest) -> None:
+        self._check_stamp(r.sent_at)
         self._state.check_abort()
 
     # Signals: plain JSON, validated here; a bad one is recorded as rejected, never fatal.

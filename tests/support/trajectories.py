@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.registry import activities_for
+from operations.messages import stamped
 from operations.start import start_trajectory
 from schemas.common import AuthorityKind, CooperationKind, Outcome
 from schemas.trajectory import (
@@ -141,14 +142,14 @@ def via_signals(handle: WorkflowHandle[Any, Any]) -> Send:
     """Send messages as signals with plain JSON (the time-skipping server has no updates)."""
 
     async def send(name: str, message: BaseModel) -> None:
-        await handle.signal(f"{name}_signal", message.model_dump(mode="json"))
+        await handle.signal(f"{name}_signal", stamped(message).model_dump(mode="json"))
 
     return send
 
 
 def via_updates(handle: WorkflowHandle[Any, Any]) -> Send:
     async def send(name: str, message: BaseModel) -> Ack:
-        result: Ack = await handle.execute_update(name, message, result_type=Ack)
+        result: Ack = await handle.execute_update(name, stamped(message), result_type=Ack)
         return result
 
     return send
