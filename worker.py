@@ -20,6 +20,14 @@ from settings import Settings, SettingsError, load_settings
 from temporal_connection import TemporalUnavailable, connect
 from workflows.registry import WORKFLOWS
 
+# No workflow cache, so no sticky queues: every workflow task replays the run's history on
+# whichever worker takes it. A cached run can take in events during a query while a workflow
+# task waits on a dead worker's sticky queue; the task that follows then carries commands in
+# an order a replay of the history does not produce, and the run stalls on a nondeterminism
+# error (tests/durability/test_random_worker_kills.py; docs/architecture.md, "Workers").
+# Trajectories have few workflow tasks a day, so replaying each costs nothing that matters.
+WORKFLOW_CACHE_SIZE = 0
+
 
 def build_worker(client: Client, settings: Settings, pool: asyncpg.Pool[asyncpg.Record]) -> Worker:
     return Worker(
@@ -27,6 +35,7 @@ def build_worker(client: Client, settings: Settings, pool: asyncpg.Pool[asyncpg.
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         activities=activities_for(pool),
+        max_cached_workflows=WORKFLOW_CACHE_SIZE,
     )
 
 
