@@ -5,6 +5,7 @@ may stop or kill, and workers as real `python worker.py` subprocesses."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 import uuid
@@ -140,10 +141,14 @@ def workers(
 
 @pytest.fixture
 async def trajectories(
-    client: Client, database_url: str, workers: Workers
+    client: Client, database_url: str, workers: Workers, request: pytest.FixtureRequest
 ) -> AsyncIterator[Trajectories]:
     started = Trajectories(client, database_url, workers.task_queue)
     try:
         yield started
     finally:
+        # Set INKANTELING_KEEP_HISTORIES=DIR to keep every history of the run for replay.
+        keep = os.environ.get("INKANTELING_KEEP_HISTORIES")
+        if keep:
+            await started.dump_histories(Path(keep) / request.node.name)
         await started.terminate_leftovers()

@@ -48,7 +48,9 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
+from temporalio.worker import Replayer
 
 from db.register import upsert_cooperations
 from operations.start import start_trajectory
@@ -65,7 +67,9 @@ from schemas.trajectory import (
     TrajectoryStatus,
 )
 from templates.loader import load_template
+from temporal_connection import data_converter
 from tests.support.trajectories import decision, make_request, status_of, via_updates
+from workflows.registry import WORKFLOWS
 from workflows.trajectory import InkantelingTrajectory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -202,13 +206,21 @@ def _messages(
     silent: frozenset[str],
     hold: frozenset[str],
     new_effective_in_days: int,
+    sent: dict[tuple[str, str], BaseModel] | None = None,
 ) -> list[tuple[str, BaseModel]]:
     """The updates that move the trajectory on now: open tasks completed, pending parties
-    approving (except `silent` parties and `hold` steps), a new effective date when asked."""
+    approving (except `silent` parties and `hold` steps), a new effective date when asked.
+
+    A decision or task completion already sent once is sent again unchanged (from `sent`),
+    as a careful client retries: if the first attempt did arrive after all (its answer was
+    lost with a killed worker), the repeat is recognised as the same message."""
+    memo: dict[tuple[str, str], BaseModel] = {} if sent is None else sent
     messages: list[tuple[str, BaseModel]] = []
     if status.needs_effective_date:
         change = EffectiveDateChange(
-            effective_date=status.today + timedelta(days=new_effective_in_days),
+            # The calendar's date now, as a client reads it (the status's today is older).
+            effective_date=status.calendar_today(datetime.now(UTC))
+            + timedelta(days=new_effective_in_days),
             reason="de goedkeuring kwam na de geplande ingangsdatum",
             changed_by="Coördinator",
         )
@@ -217,15 +229,20 @@ def _messages(
         if step.status is not StepStatus.OPEN or step.id in hold:
             continue
         if step.kind is StepKind.TASK:
-            completion = TaskCompletion(
-                step_id=step.id, evidence=f"doc://{step.id}", completed_by="Coördinator"
+            completion = memo.setdefault(
+                (step.id, ""),
+                TaskCompletion(
+                    step_id=step.id, evidence=f"doc://{step.id}", completed_by="Coördinator"
+                ),
             )
             messages.append(("complete_task", completion))
         for party in step.parties:
             if party.outcome is None and party.authority_id not in silent:
-                messages.append(
-                    ("decide", decision(party.authority_id, status.today, step_id=step.id))
+                approval = memo.setdefault(
+                    (step.id, party.authority_id),
+                    decision(party.authority_id, status.today, step_id=step.id),
                 )
+                messages.append(("decide", approval))
     return messages[:10]  # a workflow takes at most 10 updates in flight
 
 
@@ -244,9 +261,15 @@ async def drive(
 
     A refused new effective date (the calendar moved past it while the update travelled) is
     asked again with a fresh date; an update the server could not deliver (no live worker
-    yet) is sent again on the next pass. Any other refusal is a failure."""
+    yet) is sent again on the next pass. A status query can show a step opened by events the
+    workflow has not yet taken in a workflow task (a timer that fired while no worker was
+    there), so a decision or task may be refused as "not open" once and is sent again while
+    the status still asks for it; the same message refused `REFUSALS_TOLERATED` times, or
+    any other refusal, is a failure."""
     deadline = time.monotonic() + within
     send = via_updates(handle)
+    sent: dict[tuple[str, str], BaseModel] = {}
+    refusals: Counter[int] = Counter()
 
     def actionable(status: TrajectoryStatus) -> bool:
         return until(status) or bool(_messages(status, silent, hold, new_effective_in_days))
@@ -257,17 +280,31 @@ async def drive(
         )
         if until(status):
             return status
-        messages = _messages(status, silent, hold, new_effective_in_days)
+        messages = _messages(status, silent, hold, new_effective_in_days, sent)
         results = await asyncio.gather(
             *(send(name, message) for name, message in messages), return_exceptions=True
         )
-        for (name, _), result in zip(messages, results, strict=True):
+        for (name, message), result in zip(messages, results, strict=True):
             if isinstance(result, RPCError):
                 continue
             if isinstance(result, WorkflowUpdateFailedError) and name == "set_effective_date":
                 continue
+            if isinstance(result, WorkflowUpdateFailedError) and not_open(result):
+                refusals[id(message)] += 1
+                if refusals[id(message)] < REFUSALS_TOLERATED:
+                    continue
             if isinstance(result, BaseException):
                 raise result
+
+
+REFUSALS_TOLERATED = 5
+
+
+def not_open(error: WorkflowUpdateFailedError) -> bool:
+    """Was the update refused because its step is not open (yet)?"""
+    cause = error.cause
+    text = cause.message if isinstance(cause, ApplicationError) else str(cause)
+    return "has no open decision" in text or "is not open" in text
 
 
 async def effective_date_ahead(
@@ -433,6 +470,18 @@ class Trajectories:
         handle = await start_trajectory(self.client, self.task_queue, request)
         self.handles.append(handle)
         return handle
+
+    async def dump_histories(self, directory: Path) -> None:
+        """Write every trajectory's history as JSON (what `temporal workflow show --output
+        json` and the replayer read), so a failed run can be replayed and inspected."""
+        for handle in self.handles:
+            try:
+                recorded = await handle.fetch_history()
+            except RPCError:
+                continue
+            target = directory / f"{handle.id}.json"
+            await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+            await asyncio.to_thread(target.write_text, recorded.to_json())
 
     async def terminate_leftovers(self) -> None:
         for handle in self.handles:
@@ -713,6 +762,16 @@ NOTIFYING_RECORDS = (
 )
 
 
+async def replays_on_a_fresh_worker(handle: WorkflowHandle[Any, Any]) -> None:
+    """The whole history, faults and all, replays on the current code without a
+    nondeterminism error: any worker that picks the run up later decides as the original
+    workers did (a worker crash must not leave a history behind that cannot be replayed)."""
+    recorded = await handle.fetch_history()
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter())
+    outcome = await replayer.replay_workflow(recorded, raise_on_replay_failure=False)
+    assert outcome.replay_failure is None, f"{handle.id} does not replay: {outcome.replay_failure}"
+
+
 async def check_nothing_lost(
     conn: asyncpg.Connection,
     handle: WorkflowHandle[Any, Any],
@@ -726,6 +785,7 @@ async def check_nothing_lost(
     no table holds a duplicate or a missing row; the register says where the cooperation is."""
     assert final.phase is phase, f"phase {final.phase.value}, expected {phase.value}"
     assert final.finished_on is not None
+    await replays_on_a_fresh_worker(handle)
     tid = trajectory_id(handle)
     row = await conn.fetchrow("SELECT * FROM trajectories WHERE id = $1", tid)
     assert row is not None, f"no trajectories row for {tid}"

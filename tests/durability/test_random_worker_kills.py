@@ -1,0 +1,102 @@
+"""Workers killed again and again, at moments nobody chose, while trajectories run.
+
+The targeted crash tests kill a worker at points we know matter. This one kills at random
+(seeded; the seed is printed on failure), six times, half a second to two seconds apart,
+while the trajectories run: a workflow task can be left to time out on a dead worker, an
+activity can be cut off halfway, a status query can land on a worker that is going away.
+Each trajectory must still integrate, lose nothing (`check_nothing_lost`) and, since that
+check replays every history on a fresh worker, leave a history that replays. This test found
+that a worker's decisions could differ from a replay's after a workflow task timed out (see
+"The calendar moves with recorded facts" and "Workers keep no workflow cache" in
+docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import asyncpg
+import pytest
+
+from schemas.common import CooperationKind
+from schemas.template import Phase
+from schemas.trajectory import TrajectoryRequest, TrajectoryStatus
+from tests.support.faults import (
+    Trajectories,
+    WorkerProcess,
+    Workers,
+    check_nothing_lost,
+    days,
+    drive,
+    request_for,
+    result_of,
+)
+
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(300)]
+
+KINDS = (
+    CooperationKind.PROJECTVERENIGING,
+    CooperationKind.REGIONAL_ROLE,
+    CooperationKind.SHARED_SERVICE,
+    CooperationKind.INTERLOKALE_VERENIGING,
+)
+# Enough kills that lost workflow tasks and cut-off activities are certain to occur; the
+# effective date lies 12 s of wall time ahead, so every trajectory lives through several.
+AT_LEAST_KILLS = 3
+# Every kill costs a worker start (seconds of CPU on a small machine): enough, not more.
+AT_MOST_KILLS = 6
+
+
+def finished(status: TrajectoryStatus) -> bool:
+    return status.finished_on is not None
+
+
+async def test_trajectories_survive_workers_killed_at_random(
+    workers: Workers, trajectories: Trajectories, db: asyncpg.Connection
+) -> None:
+    """Fault: two workers serve four trajectories of four kinds; six times, at random
+    moments half a second to two seconds apart, one of them is killed with SIGKILL and a new
+    one started; then the trajectories finish.
+    Checked: at least three kills happened while trajectories ran; every trajectory
+    integrated with every invariant of `check_nothing_lost`, and its history replays."""
+    seed = random.randrange(2**32)
+    chance = random.Random(seed)
+    print(f"kill schedule seed: {seed}")  # shown with the output of a failed run
+    alive: list[WorkerProcess] = [await workers.start(), await workers.start()]
+    requests: list[TrajectoryRequest] = []
+    handles = []
+    for index, kind in enumerate(KINDS):
+        request = request_for(
+            kind, trajectories.cooperation(f"chaos-{index}"), effective_after_days=days(12)
+        )
+        requests.append(request)
+        handles.append(await trajectories.start(request))
+
+    kills = 0
+    all_done = asyncio.Event()
+
+    async def kill_at_random() -> None:
+        nonlocal kills
+        while kills < AT_MOST_KILLS and not all_done.is_set():
+            await asyncio.sleep(chance.uniform(0.5, 2.0))
+            if all_done.is_set():
+                return
+            victim = alive.pop(chance.randrange(len(alive)))
+            victim.kill()
+            kills += 1
+            alive.append(await workers.start())
+
+    killer = asyncio.create_task(kill_at_random())
+    try:
+        await asyncio.gather(
+            *(drive(h, until=finished, within=200, what=f"{h.id} integrated") for h in handles)
+        )
+    finally:
+        all_done.set()
+        killer.cancel()
+    assert kills >= AT_LEAST_KILLS, f"only {kills} kills happened (seed {seed})"
+
+    for handle, request in zip(handles, requests, strict=True):
+        final = await result_of(handle, within=60)
+        await check_nothing_lost(db, handle, request, final, phase=Phase.INTEGRATED)
