@@ -13,13 +13,13 @@ from schemas.template import Phase
 from schemas.trajectory import StepStatus, TrajectoryStatus
 from stack.postgres import EmbeddedPostgres
 from tests.support.faults import (
+    FAR_EFFECTIVE_DAYS,
     Trajectories,
     Workers,
     check_nothing_lost,
     completed_attempts,
-    days,
     drive,
-    effective_date_ahead,
+    effective_date_in,
     eventually,
     history,
     pending_activities,
@@ -55,18 +55,18 @@ async def test_postgres_down_during_automatic_steps_then_back(
     request = request_for(
         CooperationKind.PROJECTVERENIGING,
         trajectories.cooperation("pg-down"),
-        effective_after_days=days(4),
+        effective_after_days=FAR_EFFECTIVE_DAYS,
     )
     await workers.start()
     handle = await trajectories.start(request)
     tid = trajectory_id(handle)
-    status = await drive(
+    await drive(
         handle,
         until=lambda s: step_of(s, "effective-date").status is StepStatus.OPEN,
         within=60,
         what="waiting for the effective date",
     )
-    await effective_date_ahead(handle, status, seconds=1.5)
+    await effective_date_in(handle, seconds=1.5)
 
     await asyncio.to_thread(durable_postgres.stop)
     try:

@@ -23,16 +23,16 @@ from schemas.trajectory import (
     TrajectoryStatus,
 )
 from tests.support.faults import (
+    FAR_EFFECTIVE_DAYS,
     TableLock,
     Trajectories,
     Workers,
     backends_ended,
     check_nothing_lost,
     completed_attempts,
-    days,
     decided,
     drive,
-    effective_date_ahead,
+    effective_date_in,
     eventually,
     fired_timers,
     history,
@@ -208,16 +208,18 @@ async def test_sigkill_while_the_effective_date_timer_is_pending(
     server fires the timer with no worker alive; the new worker resumes the wait step on the
     effective date, the transfers run and the trajectory integrates, plus every invariant of
     `check_nothing_lost`."""
-    request = request_for(PV, trajectories.cooperation("kill-timer"), effective_after_days=days(5))
+    request = request_for(
+        PV, trajectories.cooperation("kill-timer"), effective_after_days=FAR_EFFECTIVE_DAYS
+    )
     worker = await workers.start()
     handle = await trajectories.start(request)
-    status = await drive(
+    await drive(
         handle,
         until=lambda s: step_of(s, "effective-date").status is StepStatus.OPEN,
         within=60,
         what="waiting for the effective date",
     )
-    await effective_date_ahead(handle, status, seconds=2.0)
+    await effective_date_in(handle, seconds=2.0)
     waiting = await status_when(
         handle,
         lambda s: (

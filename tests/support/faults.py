@@ -307,20 +307,22 @@ def not_open(error: WorkflowUpdateFailedError) -> bool:
     return "has no open decision" in text or "is not open" in text
 
 
-async def effective_date_ahead(
-    handle: WorkflowHandle[Any, Any], status: TrajectoryStatus, *, seconds: float
-) -> None:
-    """Make sure the effective date lies at least `seconds` of wall time ahead, so a fault
-    injected now lands while the trajectory waits for it. On a slow machine the compressed
-    calendar may have passed the planned date: the coordinator then sets a later one."""
-    ahead = status.effective_date - status.today
-    if status.needs_effective_date or ahead < timedelta(days=days(seconds)):
-        change = EffectiveDateChange(
-            effective_date=status.today + timedelta(days=days(2 * seconds)),
-            reason="de ingangsdatum schuift op",
-            changed_by="Coördinator",
-        )
-        await via_updates(handle)("set_effective_date", change)
+async def effective_date_in(handle: WorkflowHandle[Any, Any], *, seconds: float) -> date:
+    """Move the effective date to `seconds` of wall time from now, so a fault injected now
+    lands while the trajectory waits for it. Start the trajectory with an effective date far
+    ahead (`FAR_EFFECTIVE_DAYS`): then the wait cannot end, and the transfer cannot start,
+    before this update arrives, however slow the machine."""
+    status = await status_of(handle)
+    target = status.calendar_today(datetime.now(UTC)) + timedelta(days=days(seconds))
+    change = EffectiveDateChange(
+        effective_date=target, reason="de ingangsdatum schuift op", changed_by="Coördinator"
+    )
+    await via_updates(handle)("set_effective_date", change)
+    return target
+
+
+# Far enough that driving a projectvereniging up to its effective-date wait never reaches it.
+FAR_EFFECTIVE_DAYS = days(120)
 
 
 # --- worker processes ----------------------------------------------------------------------------
