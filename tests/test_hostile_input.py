@@ -1359,20 +1359,36 @@ _PROCESSES = multiprocessing.get_context("forkserver")
 _PROCESSES.set_forkserver_preload(["starter", __name__])
 
 
-def _starter_main(args: list[str], env: dict[str, str], stdout: str, stderr: str) -> None:
-    """Runs in the forked process."""
+def _starter_main(
+    args: list[str], env: dict[str, str], stdout: str, stderr: str, exit_code: str
+) -> None:
+    """Runs in the forked process. The exit code is also written to a file: the forkserver
+    reports a child's status over a pipe and says 255 when that report is lost (seen once in
+    CI, for a command that had printed its error and returned 3)."""
     os.environ.update(env)
     os.dup2(os.open(stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 1)
     os.dup2(os.open(stderr, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)
     sys.argv = ["starter.py", *args]
-    runpy.run_path(str(ROOT / "starter.py"), run_name="__main__")
+    code = 1  # what Python exits with after an uncaught exception
+    try:
+        runpy.run_path(str(ROOT / "starter.py"), run_name="__main__")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        raise
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        Path(exit_code).write_text(str(code))
 
 
 def starter(env: dict[str, str], args: Sequence[str]) -> CliOutcome:
     with tempfile.TemporaryDirectory(prefix="starter-") as folder:
         stdout, stderr = Path(folder) / "stdout", Path(folder) / "stderr"
+        exit_code = Path(folder) / "exit-code"
         process = _PROCESSES.Process(
-            target=_starter_main, args=(list(args), env, str(stdout), str(stderr))
+            target=_starter_main,
+            args=(list(args), env, str(stdout), str(stderr), str(exit_code)),
         )
         process.start()
         process.join(120)
@@ -1380,8 +1396,11 @@ def starter(env: dict[str, str], args: Sequence[str]) -> CliOutcome:
             process.kill()
             process.join()
             raise AssertionError(f"starter.py {' '.join(args)[:200]} did not end within 120 s")
+        # What starter.py exited with; the process's status only if it died before saying so
+        # (an exception outside main, a signal): then that status is the outcome.
+        code = int(exit_code.read_text()) if exit_code.exists() else process.exitcode
         return CliOutcome(
-            process.exitcode,
+            code,
             stdout.read_text(errors="replace"),
             stderr.read_text(errors="replace"),
         )
