@@ -17,7 +17,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
@@ -52,6 +52,9 @@ with workflow.unsafe.imports_passed_through():
 PERSIST_JOURNAL = "persist_journal"
 # workflow.patched id: the calendar moves with recorded facts, not with workflow.now().
 CALENDAR_FROM_HISTORY = "calendar-from-history"
+# workflow.patched id: the journal is persisted by a local activity, inside the workflow task
+# that wrote it (see "Concurrent messages" in docs/architecture.md).
+JOURNAL_IN_WORKFLOW_TASK = "journal-in-workflow-task"
 PERFORM_ACTION = "perform_action"
 JOURNAL_BATCH_SIZE = 50
 COORDINATOR = "coordinator"
@@ -73,6 +76,21 @@ _ACTIVITY_TIMEOUT = timedelta(seconds=10)
 _SHORTEST_TIMER = timedelta(milliseconds=1)
 # How far a message's sent_at may lie ahead of the server's clock (clock skew, not intent).
 _STAMP_LEAD = timedelta(minutes=5)
+
+
+# The failure type a refused message carries to its sender (operations/messages.py reads its
+# message; clients may match on the type).
+REFUSED = "MessageRejected"
+
+
+def _answered(apply: Callable[[Any], Any], message: Any) -> Any:
+    """Run a validator or update handler; a refusal becomes a non-retryable application
+    error. Inside an accepted update's handler any other exception would fail the workflow
+    task (and retry it forever); an ApplicationError fails only that update."""
+    try:
+        return apply(message)
+    except MessageRejected as exc:
+        raise ApplicationError(str(exc), type=REFUSED, non_retryable=True) from None
 
 
 class _Aborted(Exception):
@@ -107,6 +125,7 @@ class InkantelingTrajectory:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._published: dict[str, Any] = {}
         self._notified: set[str] = set()  # reminder/escalation tags already sent (exactly once)
+        self._journal_local: bool | None = None  # JOURNAL_IN_WORKFLOW_TASK, once asked
 
     # --- the trajectory's calendar ----------------------------------------------------------
 
@@ -596,17 +615,37 @@ class InkantelingTrajectory:
         while True:
             await workflow.wait_condition(lambda: self._flushed < len(self._journal))
             batch = tuple(self._journal[self._flushed : self._flushed + JOURNAL_BATCH_SIZE])
+            payload = JournalBatch(trajectory=self._ref, records=batch, snapshot=self._snapshot())
             try:
-                await workflow.execute_activity(
-                    PERSIST_JOURNAL,
-                    JournalBatch(trajectory=self._ref, records=batch, snapshot=self._snapshot()),
-                    start_to_close_timeout=_ACTIVITY_TIMEOUT,
-                    retry_policy=_DB_RETRY,
-                )
+                if self._journal_in_workflow_task():
+                    # A local activity completes inside the workflow task that wrote the
+                    # records: no result event lands between workflow tasks, where a worker
+                    # replaying a live run (no cache, or after a crash) would merge it into
+                    # the next task after that task's updates, an order a replay of the
+                    # history does not produce (sdk_reports/README.md).
+                    await workflow.execute_local_activity(
+                        PERSIST_JOURNAL,
+                        payload,
+                        start_to_close_timeout=_ACTIVITY_TIMEOUT,
+                        retry_policy=_DB_RETRY,
+                    )
+                else:
+                    await workflow.execute_activity(
+                        PERSIST_JOURNAL,
+                        payload,
+                        start_to_close_timeout=_ACTIVITY_TIMEOUT,
+                        retry_policy=_DB_RETRY,
+                    )
             except ActivityError:  # pragma: no cover - retries are unlimited
                 workflow.logger.exception("persisting the journal failed; retrying")
                 continue
             self._flushed += len(batch)
+
+    def _journal_in_workflow_task(self) -> bool:
+        # Asked once, at the first flush; runs started before the patch keep their activity.
+        if self._journal_local is None:
+            self._journal_local = workflow.patched(JOURNAL_IN_WORKFLOW_TASK)
+        return self._journal_local
 
     def _snapshot(self) -> Snapshot:
         today = self._today()
@@ -820,55 +859,79 @@ class InkantelingTrajectory:
 
     @workflow.update(name="decide")
     def decide(self, d: DecisionInput) -> Ack:
-        return self._apply_decision(d)
+        ack: Ack = _answered(self._apply_decision, d)
+        return ack
 
     @decide.validator
     def _validate_decide(self, d: DecisionInput) -> None:
+        _answered(self._checks_decide, d)
+
+    def _checks_decide(self, d: DecisionInput) -> None:
         self._check_stamp(d.sent_at)
         self._state.check_decision(d, self._today_for(d.sent_at))
 
     @workflow.update(name="complete_task")
     def complete_task(self, c: TaskCompletion) -> Ack:
-        return self._apply_task(c)
+        ack: Ack = _answered(self._apply_task, c)
+        return ack
 
     @complete_task.validator
     def _validate_complete_task(self, c: TaskCompletion) -> None:
+        _answered(self._checks_complete_task, c)
+
+    def _checks_complete_task(self, c: TaskCompletion) -> None:
         self._check_stamp(c.sent_at)
         self._state.check_task(c)
 
     @workflow.update(name="amend")
     def amend(self, a: Amendment) -> Ack:
-        return self._apply_amendment(a)
+        ack: Ack = _answered(self._apply_amendment, a)
+        return ack
 
     @amend.validator
     def _validate_amend(self, a: Amendment) -> None:
+        _answered(self._checks_amend, a)
+
+    def _checks_amend(self, a: Amendment) -> None:
         self._check_stamp(a.sent_at)
         self._state.check_amendment(a, self._today_for(a.sent_at))
 
     @workflow.update(name="join")
     def join(self, j: JoinRequest) -> Ack:
-        return self._apply_join(j)
+        ack: Ack = _answered(self._apply_join, j)
+        return ack
 
     @join.validator
     def _validate_join(self, j: JoinRequest) -> None:
+        _answered(self._checks_join, j)
+
+    def _checks_join(self, j: JoinRequest) -> None:
         self._check_stamp(j.sent_at)
         self._state.check_join(j)
 
     @workflow.update(name="set_effective_date")
     def set_effective_date(self, c: EffectiveDateChange) -> Ack:
-        return self._apply_effective_date(c)
+        ack: Ack = _answered(self._apply_effective_date, c)
+        return ack
 
     @set_effective_date.validator
     def _validate_set_effective_date(self, c: EffectiveDateChange) -> None:
+        _answered(self._checks_set_effective_date, c)
+
+    def _checks_set_effective_date(self, c: EffectiveDateChange) -> None:
         self._check_stamp(c.sent_at)
         self._state.check_effective_date(c, self._today_for(c.sent_at))
 
     @workflow.update(name="abort")
     def abort(self, r: AbortRequest) -> Ack:
-        return self._apply_abort(r)
+        ack: Ack = _answered(self._apply_abort, r)
+        return ack
 
     @abort.validator
     def _validate_abort(self, r: AbortRequest) -> None:
+        _answered(self._checks_abort, r)
+
+    def _checks_abort(self, r: AbortRequest) -> None:
         self._check_stamp(r.sent_at)
         self._state.check_abort()
 

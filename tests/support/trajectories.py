@@ -31,6 +31,7 @@ from schemas.trajectory import (
     TrajectoryRequest,
     TrajectoryStatus,
 )
+from worker import WORKFLOW_CACHE_SIZE
 from workflows.registry import WORKFLOWS
 
 MUNICIPALITIES = (
@@ -114,15 +115,22 @@ async def start(
 
 
 @asynccontextmanager
-async def running_worker(client: Client, database_url: str) -> AsyncIterator[str]:
-    """A worker on a fresh task queue against the given database; yields the task queue.
+async def running_worker(
+    client: Client, database_url: str, *, cache: int = WORKFLOW_CACHE_SIZE
+) -> AsyncIterator[str]:
+    """A worker on a fresh task queue against the given database, with the product's workflow
+    cache (worker.py) unless told otherwise; yields the task queue.
     On exit, trajectories started with `start` on that queue and still running are
     terminated."""
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
     pool = await asyncpg.create_pool(database_url, min_size=0, max_size=5)
     try:
         async with Worker(
-            client, task_queue=task_queue, workflows=WORKFLOWS, activities=activities_for(pool)
+            client,
+            task_queue=task_queue,
+            workflows=WORKFLOWS,
+            activities=activities_for(pool),
+            max_cached_workflows=cache,
         ):
             try:
                 yield task_queue

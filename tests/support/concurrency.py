@@ -1,0 +1,120 @@
+"""Helpers for sending messages to a trajectory from several clients at once, and for checking
+afterwards that it is healthy: every message applied or refused with its reason, no failed
+workflow task, the status answering, the history replaying, the audit trail complete."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Replayer
+
+from operations.messages import UpdateName, stamped
+from schemas.trajectory import Ack, TrajectoryStatus
+from temporal_connection import data_converter
+from workflows.registry import WORKFLOWS
+from workflows.trajectory import REFUSED
+
+# How long one message may take before the test calls the trajectory stuck. Generous: the
+# machine is shared, and a stuck trajectory never answers at all.
+MESSAGE_BOUND = 60.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one sender saw: the Ack, or the refusal's type, message and retryability."""
+
+    name: str
+    ack: Ack | None = None
+    refusal: str | None = None
+    refusal_type: str | None = None
+    non_retryable: bool = False
+
+    @property
+    def applied(self) -> bool:
+        return self.ack is not None and not self.ack.no_op
+
+
+async def send(handle: WorkflowHandle[Any, Any], name: UpdateName, message: BaseModel) -> Outcome:
+    """Send one update; a refusal is an outcome, anything else (a timeout, a failed workflow
+    task, an RPC error) is a broken trajectory and fails the test."""
+    try:
+        ack: Ack = await asyncio.wait_for(
+            handle.execute_update(name, stamped(message), result_type=Ack), MESSAGE_BOUND
+        )
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        assert isinstance(cause, ApplicationError), f"{name}: refused without a reason: {exc!r}"
+        return Outcome(
+            name,
+            refusal=cause.message,
+            refusal_type=cause.type,
+            non_retryable=cause.non_retryable,
+        )
+    return Outcome(name, ack=ack)
+
+
+async def at_once(*sends: Awaitable[Outcome]) -> list[Outcome]:
+    """Start every send before any answer comes back."""
+    return list(await asyncio.gather(*sends))
+
+
+def assert_refused_cleanly(outcome: Outcome) -> None:
+    assert outcome.refusal_type == REFUSED, f"{outcome.name}: {outcome.refusal_type}"
+    assert outcome.non_retryable, f"{outcome.name} refused as retryable: {outcome.refusal}"
+    assert outcome.refusal and "\n" not in outcome.refusal
+
+
+async def status_of(handle: WorkflowHandle[Any, Any]) -> TrajectoryStatus:
+    status: TrajectoryStatus = await asyncio.wait_for(
+        handle.query("status", result_type=TrajectoryStatus), MESSAGE_BOUND
+    )
+    return status
+
+
+async def assert_healthy(handle: WorkflowHandle[Any, Any]) -> TrajectoryStatus:
+    """No workflow task ever failed, the status answers, and the history replays."""
+    history = await handle.fetch_history()
+    failed = [
+        event.event_id
+        for event in history.events
+        if event.event_type
+        in (EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT)
+    ]
+    assert not failed, f"{handle.id}: workflow tasks failed at events {failed}"
+    replay = await Replayer(workflows=WORKFLOWS, data_converter=data_converter()).replay_workflow(
+        history, raise_on_replay_failure=False
+    )
+    assert replay.replay_failure is None, f"{handle.id} does not replay: {replay.replay_failure}"
+    return await status_of(handle)
+
+
+async def assert_journal_complete(
+    conn: asyncpg.Connection, handle: WorkflowHandle[Any, Any], status: TrajectoryStatus
+) -> None:
+    """The audit trail in PostgreSQL is the workflow's timeline: 1..N, same kinds, in order.
+    The journal is flushed within the workflow task that wrote it, so once the status shows
+    an entry the row is there or on its way: wait for it, bounded."""
+    assert handle.first_execution_run_id is not None
+    tid = f"{handle.id}/{handle.first_execution_run_id}"
+    expected = [(entry.seq, entry.kind, entry.summary) for entry in status.timeline]
+    rows: list[tuple[int, str, str]] = []
+    for _ in range(200):
+        rows = [
+            (row["seq"], row["kind"], row["summary"])
+            for row in await conn.fetch(
+                "SELECT seq, kind, summary FROM events WHERE trajectory_id = $1 ORDER BY seq", tid
+            )
+        ]
+        if len(rows) >= len(expected):
+            break
+        await asyncio.sleep(0.05)  # poll interval; bounded by the loop
+    assert rows[: len(expected)] == expected, f"{tid}: audit trail differs from the timeline"
+    assert [seq for seq, _, _ in rows] == list(range(1, len(rows) + 1)), f"{tid}: gaps"
