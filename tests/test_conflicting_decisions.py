@@ -36,6 +36,7 @@ from tests.support.trajectories import (
     make_request,
     running_worker,
     start,
+    timeline_longer_than,
     wait_for,
 )
 
@@ -105,7 +106,7 @@ async def _race_decisions(handle: WorkflowHandle[Any, Any], pairs: int) -> list[
                     ),
                 )
             )
-            await wait_for(handle, lambda s, n=before: len(s.timeline) > n)
+            await wait_for(handle, timeline_longer_than(before))
             if any(x.status is StepStatus.REJECTED for x in (await status_of(handle)).steps):
                 break  # a rejection stops the round: amend first
     return raced
