@@ -4,7 +4,8 @@ Each group of commands lives in its own module under cli/ (cli/register_commands
 exposing `add_parser(subparsers)`; it adds its sub-commands and gives each a
 `handler(args, settings) -> int` through `set_defaults(handler=...)`. To add a group, write the
 module and list it in `GROUPS`. Configuration errors and an unreachable database are turned
-into one stderr line and an exit code here, the same way for every group.
+into one stderr line and an exit code here, the same way for every group; cli/guard.py
+handles Ctrl-C, a closed stdout and any unexpected error, so no command ends in a traceback.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from cli import (
     start_commands,
     view_commands,
 )
+from cli.common import DEFAULT_WAIT, MAX_WAIT
 from cli.exit_codes import ExitCode
+from cli.guard import LastResort
 from db.connect import DatabaseUnavailable
 from log import configure_logging
 from settings import SettingsError, load_settings
@@ -54,8 +57,24 @@ examples:
   starter.py register import fiches.csv
   starter.py register show wijk-werken --help
 
-exit codes: 0 ok, 2 usage, 3 invalid input, 4 not found, 5 refused, 6 unavailable, 7 conflict
+  starter.py --wait 5 status projectvereniging-bie
+
+exit codes: 0 ok, 1 unexpected error, 2 usage, 3 invalid input, 4 not found, 5 refused,
+6 Temporal, PostgreSQL or worker unavailable, 7 conflict, 8 trajectory stuck (its workflow
+task fails in the worker), 130 interrupted, 141 stdout closed by its reader
 """
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds (got {text[:20]!r})"
+        ) from None
+    if not 0 < value <= MAX_WAIT:
+        raise argparse.ArgumentTypeError(f"must lie between 0 and {MAX_WAIT:g} seconds")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument(
+        "--wait",
+        type=_seconds,
+        default=DEFAULT_WAIT,
+        metavar="SECONDS",
+        help="how long a command waits for a worker to answer before it gives up "
+        f"(default {DEFAULT_WAIT:g})",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="print the traceback of an unexpected error"
+    )
     subparsers = parser.add_subparsers(dest="group", required=True, metavar="GROUP")
     for group in GROUPS:
         group.add_parser(subparsers)
@@ -72,12 +102,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    guard = LastResort()
+    return guard.run(lambda: _main(argv, guard))
+
+
+def _main(argv: Sequence[str] | None, guard: LastResort) -> int:
     args = build_parser().parse_args(argv)
+    guard.debug = args.debug
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(str(exc), file=sys.stderr)
         return ExitCode.INVALID_INPUT
+    guard.debug = guard.debug or settings.log_level == "debug"
     # Library log lines (asyncpg, Temporal) go to stderr; stdout stays the command's output.
     configure_logging(settings, stream=sys.stderr)
     try:
@@ -85,9 +122,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseUnavailable as exc:
         print(str(exc), file=sys.stderr)
         return ExitCode.UNAVAILABLE
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
     finally:
         # Any group may have held a Temporal client; collecting it while Python still runs
         # avoids an abort at interpreter exit (temporalio/sdk-python#300).

@@ -17,7 +17,8 @@ import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -28,7 +29,13 @@ from temporalio.service import RPCError, RPCStatusCode
 from cli.exit_codes import ExitCode
 from db.connect import DatabaseUnavailable, DbConnection, connect, database_url, unavailable
 from operations.messages import Refused
-from operations.queries import NoWorker, TrajectoryClosed, TrajectoryNotFound
+from operations.queries import (
+    CALL_TIMEOUT,
+    NoWorker,
+    TrajectoryClosed,
+    TrajectoryNotFound,
+    TrajectoryStuck,
+)
 from operations.requests import InvalidRequest, UnknownAuthorities, UnknownCooperation
 from operations.start import TrajectoryExists
 from schemas.common import RegisterId
@@ -41,12 +48,23 @@ from temporal_connection import connect as temporal_connect
 # for a long time; a coordinator should hear about it sooner.
 TEMPORAL_CONNECT_TIMEOUT = 10.0
 
+# How long a command waits for a worker's answer (a query, an update) before it says that
+# none answers: long enough for a busy worker, short enough for a coordinator at a prompt.
+# `starter.py --wait SECONDS` changes it.
+DEFAULT_WAIT = CALL_TIMEOUT.total_seconds()
+MAX_WAIT = 3600.0
+
 _REGISTER_ID = TypeAdapter(RegisterId)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class InvalidInput(ValueError):
     """A value on the command line is wrong; the message names the option."""
+
+
+def answer_wait(args: argparse.Namespace) -> timedelta:
+    """The bound on waiting for a worker, from `starter.py --wait`."""
+    return timedelta(seconds=getattr(args, "wait", None) or DEFAULT_WAIT)
 
 
 def user_name() -> str:
@@ -156,6 +174,8 @@ async def database(settings: Settings) -> AsyncIterator[DbConnection]:
     conn = await connect(url)
     try:
         yield conn
+    except BrokenPipeError:
+        raise  # stdout closed by its reader (cli/guard.py), not the database going away
     except (OSError, asyncpg.ConnectionDoesNotExistError) as exc:
         # The server went away after we connected: the same advice as at connect time.
         raise unavailable(url, exc) from exc
@@ -187,15 +207,41 @@ def web_ui_link(settings: Settings, workflow_id: str, run_id: str | None = None)
 # --- running a command ------------------------------------------------------------------------
 
 
+@dataclass
+class Progress:
+    """How far a command got, so that a Ctrl-C is reported honestly: `interrupted` is the line
+    shown, or `check` finds out (in a fresh event loop) what the interrupted call did."""
+
+    interrupted: str = "nothing was changed"
+    check: Callable[[], Awaitable[str]] | None = None
+
+    def sending(self, what: str, workflow_id: str) -> None:
+        """From here on an interrupt may fall after the message reached the trajectory."""
+        self.interrupted = (
+            f"whether the {what} was recorded is unknown: check with `starter.py status "
+            f"{workflow_id}` or `starter.py history {workflow_id}` before sending it again"
+        )
+
+
+# How long a check after Ctrl-C may take: the coordinator is waiting to get the prompt back.
+INTERRUPT_CHECK_TIMEOUT = 5.0
+
+
 def run(
     settings: Settings,
     work: Callable[[], Awaitable[int]],
     options: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> int:
     """Run the command's coroutine; turn each class of failure into its message and code.
-    `options` maps request fields to the option names shown in messages."""
+    `options` maps request fields to the option names shown in messages; `progress` says what
+    an interrupt means (by default that nothing changed). Failures outside these classes
+    (and a closed stdout) are starter.py's last line of defence (cli/guard.py)."""
     try:
         return _run_to_end(work)
+    except KeyboardInterrupt:
+        err(f"interrupted; {_after_interrupt(progress or Progress())}")
+        return ExitCode.INTERRUPTED
     except (InvalidInput, InvalidRequest) as exc:
         err(problems_text(exc, options or {}) if isinstance(exc, InvalidRequest) else str(exc))
         return ExitCode.INVALID_INPUT
@@ -219,6 +265,9 @@ def run(
     except TrajectoryExists as exc:
         err(str(exc))
         return ExitCode.CONFLICT
+    except TrajectoryStuck as exc:
+        err(str(exc))
+        return ExitCode.STUCK
     except (TemporalUnavailable, NoWorker, DatabaseUnavailable) as exc:
         err(str(exc))
         return ExitCode.UNAVAILABLE
@@ -228,6 +277,20 @@ def run(
             "start the local stack with `make stack` or set TEMPORAL_ADDRESS"
         )
         return ExitCode.UNAVAILABLE
+
+
+def _after_interrupt(progress: Progress) -> str:
+    """What the interrupted command leaves behind; a second Ctrl-C here ends the check."""
+    if progress.check is None:
+        return progress.interrupted
+    check = progress.check
+    try:
+        return asyncio.run(asyncio.wait_for(check(), INTERRUPT_CHECK_TIMEOUT))
+    except (TimeoutError, RuntimeError, RPCError):
+        # TemporalUnavailable is a RuntimeError: the check could not reach the server.
+        return progress.interrupted
+    finally:
+        gc.collect()  # the check's Temporal client, as in _run_to_end
 
 
 def _run_to_end(work: Callable[[], Awaitable[int]]) -> int:

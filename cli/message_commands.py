@@ -16,9 +16,11 @@ from pydantic import BaseModel, ValidationError
 from cli.common import (
     Handler,
     InvalidInput,
+    Progress,
     add_command,
     add_id_argument,
     add_json_flag,
+    answer_wait,
     calendar_today,
     database,
     id_list,
@@ -36,8 +38,8 @@ from cli.exit_codes import ExitCode
 from cli.render import ack_line
 from db.connect import DatabaseUnavailable
 from db.register import get_authority
-from operations.messages import UpdateName, send_update
-from operations.queries import trajectory_status
+from operations.messages import NOT_DELIVERED, UpdateName, send_update
+from operations.queries import WorkerTrouble, trajectory_status
 from operations.requests import InvalidRequest, UnknownAuthorities, participants_for, problems_of
 from schemas.common import Outcome
 from schemas.trajectory import (
@@ -61,12 +63,33 @@ def _message(model: type[BaseModel], fields: Mapping[str, Any]) -> Any:
         raise InvalidRequest(problems_of(exc)) from None
 
 
+# What each update records, for the line after an interrupt.
+_WHAT: dict[UpdateName, str] = {
+    "decide": "decision",
+    "complete_task": "task completion",
+    "amend": "amendment",
+    "join": "join",
+    "set_effective_date": "new effective date",
+    "abort": "abort",
+}
+
+
+def _progress() -> Progress:
+    return Progress(interrupted="nothing was sent")
+
+
 async def _deliver(
-    settings: Settings, workflow_id: str, name: UpdateName, message: BaseModel, as_json: bool
+    settings: Settings,
+    args: argparse.Namespace,
+    workflow_id: str,
+    name: UpdateName,
+    message: BaseModel,
+    progress: Progress,
 ) -> int:
     client = await temporal_client(settings)
-    ack = await send_update(client, workflow_id, name, message)
-    if as_json:
+    progress.sending(_WHAT[name], workflow_id)
+    ack = await send_update(client, workflow_id, name, message, within=answer_wait(args))
+    if args.json:
         print_json(
             {
                 "workflow_id": workflow_id,
@@ -157,6 +180,8 @@ async def _check_registered(settings: Settings, authority_id: str) -> None:
 
 
 def _cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
+    progress = _progress()
+
     async def work() -> int:
         workflow_id = workflow_id_from(args.id)
         authority = register_id(args.authority, "AUTHORITY")
@@ -164,7 +189,11 @@ def _cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
         session_date = optional_date(args.session_date, "--session-date")
         step = register_id(args.step, "--step") if args.step else None
         client = await temporal_client(settings)
-        status = (await trajectory_status(client, workflow_id)).status
+        try:
+            status = (await trajectory_status(client, workflow_id, answer_wait(args))).status
+        except WorkerTrouble as exc:
+            # The status comes first (for the step and the date): nothing has been sent yet.
+            raise exc.adding(NOT_DELIVERED) from None
         if authority not in _parties(status):
             await _check_registered(settings, authority)
         step = step or _step_for(status, authority)
@@ -188,9 +217,9 @@ def _cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
                 "note": args.note,
             },
         )
-        return await _deliver(settings, workflow_id, "decide", decision, args.json)
+        return await _deliver(settings, args, workflow_id, "decide", decision, progress)
 
-    return run(settings, work, DECIDE_OPTIONS)
+    return run(settings, work, DECIDE_OPTIONS, progress)
 
 
 # --- task done --------------------------------------------------------------------------------
@@ -204,6 +233,8 @@ TASK_OPTIONS = {
 
 
 def _cmd_task_done(args: argparse.Namespace, settings: Settings) -> int:
+    progress = _progress()
+
     async def work() -> int:
         workflow_id = workflow_id_from(args.id)
         completion = _message(
@@ -215,9 +246,9 @@ def _cmd_task_done(args: argparse.Namespace, settings: Settings) -> int:
                 "note": args.note,
             },
         )
-        return await _deliver(settings, workflow_id, "complete_task", completion, args.json)
+        return await _deliver(settings, args, workflow_id, "complete_task", completion, progress)
 
-    return run(settings, work, TASK_OPTIONS)
+    return run(settings, work, TASK_OPTIONS, progress)
 
 
 # --- amend ------------------------------------------------------------------------------------
@@ -232,6 +263,8 @@ AMEND_OPTIONS = {
 
 
 def _cmd_amend(args: argparse.Namespace, settings: Settings) -> int:
+    progress = _progress()
+
     async def work() -> int:
         workflow_id = workflow_id_from(args.id)
         amendment = _message(
@@ -244,9 +277,9 @@ def _cmd_amend(args: argparse.Namespace, settings: Settings) -> int:
                 "effective_date": optional_date(args.effective_date, "--effective-date"),
             },
         )
-        return await _deliver(settings, workflow_id, "amend", amendment, args.json)
+        return await _deliver(settings, args, workflow_id, "amend", amendment, progress)
 
-    return run(settings, work, AMEND_OPTIONS)
+    return run(settings, work, AMEND_OPTIONS, progress)
 
 
 # --- join -------------------------------------------------------------------------------------
@@ -255,15 +288,17 @@ JOIN_OPTIONS = {"participant": "AUTHORITY", "participants": "AUTHORITY", "joined
 
 
 def _cmd_join(args: argparse.Namespace, settings: Settings) -> int:
+    progress = _progress()
+
     async def work() -> int:
         workflow_id = workflow_id_from(args.id)
         authority = register_id(args.authority, "AUTHORITY")
         async with database(settings) as conn:
             (participant,) = await participants_for(conn, [authority])
         request = _message(JoinRequest, {"participant": participant, "joined_by": args.by})
-        return await _deliver(settings, workflow_id, "join", request, args.json)
+        return await _deliver(settings, args, workflow_id, "join", request, progress)
 
-    return run(settings, work, JOIN_OPTIONS)
+    return run(settings, work, JOIN_OPTIONS, progress)
 
 
 # --- effective-date ---------------------------------------------------------------------------
@@ -272,6 +307,8 @@ EFFECTIVE_OPTIONS = {"effective_date": "DATE", "reason": "--reason", "changed_by
 
 
 def _cmd_effective_date(args: argparse.Namespace, settings: Settings) -> int:
+    progress = _progress()
+
     async def work() -> int:
         workflow_id = workflow_id_from(args.id)
         change = _message(
@@ -282,9 +319,9 @@ def _cmd_effective_date(args: argparse.Namespace, settings: Settings) -> int:
                 "changed_by": args.by,
             },
         )
-        return await _deliver(settings, workflow_id, "set_effective_date", change, args.json)
+        return await _deliver(settings, args, workflow_id, "set_effective_date", change, progress)
 
-    return run(settings, work, EFFECTIVE_OPTIONS)
+    return run(settings, work, EFFECTIVE_OPTIONS, progress)
 
 
 # --- abort ------------------------------------------------------------------------------------
@@ -293,12 +330,14 @@ ABORT_OPTIONS = {"reason": "--reason", "aborted_by": "--by"}
 
 
 def _cmd_abort(args: argparse.Namespace, settings: Settings) -> int:
+    progress = _progress()
+
     async def work() -> int:
         workflow_id = workflow_id_from(args.id)
         request = _message(AbortRequest, {"reason": args.reason, "aborted_by": args.by})
-        return await _deliver(settings, workflow_id, "abort", request, args.json)
+        return await _deliver(settings, args, workflow_id, "abort", request, progress)
 
-    return run(settings, work, ABORT_OPTIONS)
+    return run(settings, work, ABORT_OPTIONS, progress)
 
 
 # --- the parsers ------------------------------------------------------------------------------

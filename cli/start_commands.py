@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from cli.common import (
+    Progress,
     add_json_flag,
+    answer_wait,
     calendar_today,
     database,
     err,
@@ -23,7 +25,13 @@ from cli.common import (
 )
 from cli.exit_codes import ExitCode
 from cli.render import status_lines
-from operations.queries import NoWorker, live_run, trajectory_status
+from operations.queries import (
+    TrajectoryNotFound,
+    WorkerTrouble,
+    describe,
+    live_run,
+    trajectory_status,
+)
 from operations.requests import (
     build_request,
     parse_start_input,
@@ -37,6 +45,8 @@ from settings import Settings
 # The first status needs a worker to run the first workflow task; a stack without one should
 # not keep the coordinator waiting long, the trajectory has started regardless.
 FIRST_STATUS_TIMEOUT = timedelta(seconds=10)
+# How long the check after a Ctrl-C waits for Temporal's answer.
+INTERRUPT_CHECK = timedelta(seconds=4)
 
 # Request fields as the options name them, for error messages.
 OPTIONS = {
@@ -80,6 +90,16 @@ examples:
 """
 
 
+def _options(args: argparse.Namespace) -> dict[str, str]:
+    """OPTIONS, but staff and assets are named as the request file names them when they come
+    from it rather than from --staff-file or --assets-file."""
+    options = dict(OPTIONS)
+    for field, given in (("staff", args.staff_file), ("assets", args.assets_file)):
+        if given is None:
+            del options[field]
+    return options
+
+
 def _option_layer(args: argparse.Namespace) -> dict[str, Any]:
     """The values the options give (None: not given), checked for form only."""
     return {
@@ -117,14 +137,17 @@ def _print_started(
 
 
 def _cmd_start(args: argparse.Namespace, settings: Settings) -> int:
+    progress = Progress(interrupted="the trajectory was not started")
+
     async def work() -> int:
         layers = [read_mapping_file(args.request)] if args.request else []
         given = parse_start_input([*layers, _option_layer(args)])
         client = await temporal_client(settings)
+        wait = answer_wait(args)
         if given.cooperation_id is not None:
             # A live trajectory is the answer that matters, whatever else the request says.
             workflow_id = workflow_id_for(given.cooperation_id)
-            if await live_run(client, workflow_id) is not None:
+            if await live_run(client, workflow_id, wait) is not None:
                 raise TrajectoryExists(
                     f"a trajectory for {given.cooperation_id!r} is already running "
                     f"({workflow_id}); finish or abort it before starting another"
@@ -132,18 +155,42 @@ def _cmd_start(args: argparse.Namespace, settings: Settings) -> int:
         async with database(settings) as conn:
             # Wall-clock today is right here: the AV must lie ahead of the real calendar.
             request = await build_request(conn, given, today=date.today(), coordinator=user_name())
+        workflow_id = workflow_id_for(request.cooperation_id)
+        # From here an interrupt may fall after Temporal started the trajectory: ask it.
+        progress.interrupted = (
+            "whether the trajectory was started is unknown (Temporal did not answer in time): "
+            f"check with `starter.py status {workflow_id}`"
+        )
+        progress.check = lambda: _started(settings, workflow_id)
         handle = await start_trajectory(client, settings.task_queue, request)
         run_id = handle.result_run_id or ""
         link = web_ui_link(settings, handle.id, run_id)
         status: TrajectoryStatus | None = None
         try:
-            status = (await trajectory_status(client, handle.id, FIRST_STATUS_TIMEOUT)).status
-        except NoWorker as exc:
+            first = min(FIRST_STATUS_TIMEOUT, wait)
+            status = (await trajectory_status(client, handle.id, first)).status
+        except WorkerTrouble as exc:
             err(f"started, but {exc}")
         _print_started(handle.id, run_id, link, status, args.json)
         return ExitCode.OK
 
-    return run(settings, work, OPTIONS)
+    return run(settings, work, _options(args), progress)
+
+
+async def _started(settings: Settings, workflow_id: str) -> str:
+    """After a Ctrl-C that may have fallen after the start request: did Temporal start it? The
+    command refused to start beside a live run, so a live run now is the one it started."""
+    client = await temporal_client(settings)
+    try:
+        described = await describe(client, workflow_id, INTERRUPT_CHECK)
+    except TrajectoryNotFound:
+        return "the trajectory was not started"
+    if not described.running:
+        return "the trajectory was not started"
+    return (
+        f"the trajectory was started nevertheless: {workflow_id} (run {described.run_id}); "
+        f"`starter.py status {workflow_id}` shows it"
+    )
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

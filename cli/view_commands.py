@@ -12,6 +12,7 @@ from cli.common import (
     add_command,
     add_id_argument,
     add_json_flag,
+    answer_wait,
     calendar_today,
     database,
     print_json,
@@ -46,7 +47,7 @@ def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     async def work() -> int:
         workflow_id = workflow_id_from(args.id)
         client = await temporal_client(settings)
-        reading = await trajectory_status(client, workflow_id)
+        reading = await trajectory_status(client, workflow_id, answer_wait(args))
         if args.json:
             print_json(reading.status.model_dump(mode="json"))
         else:
@@ -68,7 +69,7 @@ def _cmd_list(args: argparse.Namespace, settings: Settings) -> int:
             include_closed=args.all,
         )
         client = await temporal_client(settings)
-        summaries = await list_trajectories(client, filters)
+        summaries = await list_trajectories(client, filters, answer_wait(args))
         if args.json:
             print_json([s.as_json() for s in summaries])
         else:

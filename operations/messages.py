@@ -20,15 +20,24 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from log import get_logger
 from operations.queries import (
     CALL_TIMEOUT,
+    NoWorker,
     TrajectoryClosed,
     bounded,
     describe,
+    is_failed_task,
+    is_no_poller,
     is_timeout,
     no_worker,
+    raise_if_cancelled,
+    require_worker,
+    stuck,
 )
 from schemas.trajectory import Ack
+
+_log = get_logger("operations.messages")
 
 # The update handlers of workflows/trajectory.py; each is also a signal named <name>_signal.
 UpdateName = Literal["decide", "complete_task", "amend", "join", "set_effective_date", "abort"]
@@ -57,11 +66,22 @@ async def send_update(
     *,
     within: timedelta = CALL_TIMEOUT,
 ) -> Ack:
-    """Deliver `message` to the latest run and wait for the workflow's Ack."""
+    """Deliver `message` to the latest run and wait for the workflow's Ack.
+
+    A worker must accept the update. With none polling, nothing is sent (NoWorker says the
+    message was not delivered); with one that does not answer in time, the server has admitted
+    the update and a worker may still apply it (NoWorker says so). A workflow task that keeps
+    failing refuses the update at once (TrajectoryStuck, not delivered)."""
     described = await describe(client, workflow_id, within)
     if not described.running:
         raise described.closed_error()
+    try:
+        await require_worker(client, described, within)
+    except NoWorker as exc:
+        raise exc.adding(NOT_DELIVERED) from None
     handle = described.handle
+    # Says, with INKANTELING_LOG_LEVEL=debug, what the command waits for from here on.
+    _log.debug("sending update", update=name, workflow_id=workflow_id, within=str(within))
     try:
         ack: Ack = await bounded(
             handle.execute_update(name, stamped(message), result_type=Ack, rpc_timeout=within),
@@ -73,20 +93,36 @@ async def send_update(
         text = cause.message if isinstance(cause, ApplicationError) else str(cause)
         raise Refused(text) from None
     except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
-        # The server has admitted the update; a worker that starts later may still apply it.
-        error = no_worker(workflow_id, described.task_queue, within)
-        raise type(error)(
-            f"{error}; the request may still be applied once a worker runs, "
-            f"check with `starter.py status {workflow_id}`"
+        raise_if_cancelled()
+        raise no_worker(workflow_id, described.task_queue, within).adding(
+            admitted(workflow_id)
         ) from None
     except RPCError as exc:
+        raise_if_cancelled()
         if exc.status is RPCStatusCode.NOT_FOUND:
             # The run ended between describe and update (the handle targets that run).
             raise TrajectoryClosed(
                 f"the trajectory {workflow_id} ended before the message arrived ({exc.message}); "
                 f"`starter.py status {workflow_id}` shows how it ended"
             ) from None
-        if is_timeout(exc):
-            raise no_worker(workflow_id, described.task_queue, within) from None
+        if is_failed_task(exc):
+            trouble = await stuck(client, described, within)
+            raise trouble.adding(NOT_DELIVERED) from None
+        if is_timeout(exc) or is_no_poller(exc):
+            raise no_worker(workflow_id, described.task_queue, within).adding(
+                admitted(workflow_id)
+            ) from None
         raise
     return ack
+
+
+NOT_DELIVERED = "the message was not delivered"
+
+
+def admitted(workflow_id: str) -> str:
+    """What an update that Temporal admitted but no worker accepted means for the sender."""
+    return (
+        "the message reached Temporal but no worker accepted it: it may still be applied once "
+        f"a worker runs, so check with `starter.py status {workflow_id}` or "
+        f"`starter.py history {workflow_id}` before sending it again"
+    )

@@ -14,6 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
+from temporalio.api.common.v1 import WorkflowExecution as Execution
+from temporalio.api.enums.v1 import EventType, TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import (
+    DescribeTaskQueueRequest,
+    GetWorkflowExecutionHistoryReverseRequest,
+)
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -39,15 +46,39 @@ class TrajectoryClosed(RuntimeError):
     """The trajectory has finished, was aborted or terminated: it takes no more messages."""
 
 
-class NoWorker(RuntimeError):
+class WorkerTrouble(RuntimeError):
+    """The trajectory cannot answer now because of its worker; str() says what to do."""
+
+    def adding(self, note: str) -> WorkerTrouble:
+        """The same trouble, with what it means for the caller's request added."""
+        return type(self)(f"{self}; {note}")
+
+
+class NoWorker(WorkerTrouble):
     """Temporal answered, but no worker picked the request up within the time allowed."""
+
+
+class TrajectoryStuck(WorkerTrouble):
+    """The worker fails the trajectory's workflow task, again and again (a bug in the workflow
+    code, a nondeterminism error): the trajectory is kept but does nothing until a fix is
+    deployed. Starting more workers does not help."""
+
+
+_START_WORKER = "start it with `make stack` or `python worker.py`"
 
 
 def no_worker(workflow_id: str, task_queue: str | None, within: timedelta) -> NoWorker:
     queue = f" on task queue {task_queue!r}" if task_queue else ""
     return NoWorker(
         f"no answer from {workflow_id} within {within.total_seconds():g} s: no worker is "
-        f"running{queue}; start the stack with `make stack` (or `python worker.py`)"
+        f"running{queue} (or it just stopped), the trajectory waits for one; {_START_WORKER}"
+    )
+
+
+def no_poller(workflow_id: str, task_queue: str) -> NoWorker:
+    return NoWorker(
+        f"no worker is running on task queue {task_queue!r} (none polled it in the last "
+        f"minutes): {workflow_id} waits for one; {_START_WORKER}"
     )
 
 
@@ -61,6 +92,26 @@ def is_timeout(exc: RPCError) -> bool:
     # A client-side deadline shows up as CANCELLED ("Timeout expired"), a server-side one as
     # DEADLINE_EXCEEDED.
     return exc.status in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED)
+
+
+def raise_if_cancelled() -> None:
+    """A Ctrl-C cancels the command's task; the SDK may report the cancelled call as a timeout
+    of its own. Re-raise the cancellation so it is not taken for a missing worker."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+def is_failed_task(exc: RPCError) -> bool:
+    """The server's answer to a query or update while the workflow task keeps failing."""
+    return exc.status is RPCStatusCode.FAILED_PRECONDITION and (
+        "workflow task in failed state" in exc.message.lower()
+    )
+
+
+def is_no_poller(exc: RPCError) -> bool:
+    """The server's answer to a query when no worker has polled the task queue lately."""
+    return exc.status is RPCStatusCode.FAILED_PRECONDITION and "no poller" in exc.message.lower()
 
 
 def _silent_server(client: Client, within: timedelta) -> TemporalUnavailable:
@@ -78,6 +129,8 @@ class Described:
     status: WorkflowExecutionStatus | None
     task_queue: str
     close_time: datetime | None
+    # The attempt of the pending workflow task: above 1 while the worker keeps failing it.
+    task_attempt: int = 0
 
     @property
     def running(self) -> bool:
@@ -110,12 +163,84 @@ async def describe(client: Client, workflow_id: str, within: timedelta = CALL_TI
     handle = client.get_workflow_handle(
         workflow_id, run_id=description.run_id, result_type=TrajectoryStatus
     )
+    pending = description.raw_description.pending_workflow_task
     return Described(
         handle,
         description.run_id,
         description.status,
         description.task_queue,
         description.close_time,
+        pending.attempt if description.raw_description.HasField("pending_workflow_task") else 0,
+    )
+
+
+# --- the worker behind a trajectory -----------------------------------------------------------
+
+
+async def worker_polled(client: Client, task_queue: str, within: timedelta) -> bool:
+    """Whether a worker polled the task queue in the last minutes (the server remembers pollers
+    for about five). False is certain: nothing will answer, so a caller need not wait. True may
+    still be a worker that stopped a moment ago. An error reading it counts as True: the
+    caller then waits, bounded, as it would without this check."""
+    request = DescribeTaskQueueRequest(
+        namespace=client.namespace,
+        task_queue=TaskQueue(name=task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    )
+    try:
+        described = await bounded(
+            client.workflow_service.describe_task_queue(request, timeout=within), within
+        )
+    except (RPCError, TimeoutError):
+        return True
+    return bool(described.pollers)
+
+
+async def require_worker(client: Client, described: Described, within: timedelta) -> None:
+    """NoWorker at once when no worker polls the trajectory's task queue."""
+    if not await worker_polled(client, described.task_queue, within):
+        raise no_poller(described.handle.id, described.task_queue)
+
+
+_FAILURE_SHOWN = 200
+
+
+async def last_task_failure(client: Client, described: Described, within: timedelta) -> str | None:
+    """The error of the trajectory's last failed workflow task, as the worker reported it (its
+    first line), read from the end of the history; None if it cannot be read in time. The
+    server records only the first failure of a series, so this is the error that started it."""
+    request = GetWorkflowExecutionHistoryReverseRequest(
+        namespace=client.namespace,
+        execution=Execution(workflow_id=described.handle.id, run_id=described.run_id),
+        maximum_page_size=100,
+    )
+    try:
+        page = await bounded(
+            client.workflow_service.get_workflow_execution_history_reverse(request, timeout=within),
+            within,
+        )
+    except (RPCError, TimeoutError):
+        return None
+    for event in page.history.events:
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            message = event.workflow_task_failed_event_attributes.failure.message
+            first = message.strip().splitlines()[0] if message.strip() else "no message"
+            return first[:_FAILURE_SHOWN] + ("..." if len(first) > _FAILURE_SHOWN else "")
+    return None
+
+
+async def stuck(client: Client, described: Described, within: timedelta) -> TrajectoryStuck:
+    """What a coordinator should know about a trajectory whose workflow task keeps failing."""
+    workflow_id, run_id = described.handle.id, described.run_id
+    error = await last_task_failure(client, described, within)
+    attempt = f"attempt {described.task_attempt}" if described.task_attempt > 1 else "failing"
+    cause = f"{attempt}: {error}" if error else attempt
+    return TrajectoryStuck(
+        f"the trajectory {workflow_id} is stuck: the worker fails its workflow task ({cause}); "
+        "the trajectory and its history are kept, the worker's log names the error, and once "
+        "a fix is deployed the worker resumes it by itself (docs/changing-workflows.md); as a "
+        f"last resort, with the fix deployed: `temporal workflow reset --workflow-id {workflow_id} "
+        f"--run-id {run_id} --type LastWorkflowTask --reason 'workflow task failed'`"
     )
 
 
@@ -145,23 +270,30 @@ async def trajectory_status(
     """The status query of a running trajectory; for a finished one its result (the final
     status), which the server holds and no worker has to compute."""
     described = await describe(client, workflow_id, within)
-    status = await _read_status(described, within)
+    status = await _read_status(client, described, within)
     return Reading(status, described.run_id, described.running)
 
 
-async def _read_status(described: Described, within: timedelta) -> TrajectoryStatus:
+async def _read_status(client: Client, described: Described, within: timedelta) -> TrajectoryStatus:
     handle, workflow_id = described.handle, described.handle.id
     if described.status is WorkflowExecutionStatus.COMPLETED:
         return await bounded(handle.result(follow_runs=False, rpc_timeout=within), within)
+    if described.running:
+        # A query needs a worker: say so now rather than after the bound, when none polls.
+        await require_worker(client, described, within)
     try:
         status: TrajectoryStatus = await bounded(
             handle.query("status", result_type=TrajectoryStatus, rpc_timeout=within), within
         )
     except TimeoutError:
+        raise_if_cancelled()
         raise no_worker(workflow_id, described.task_queue, within) from None
     except RPCError as exc:
-        if is_timeout(exc):
+        raise_if_cancelled()
+        if is_timeout(exc) or is_no_poller(exc):
             raise no_worker(workflow_id, described.task_queue, within) from None
+        if is_failed_task(exc):
+            raise await stuck(client, described, within) from None
         if not described.running:
             # Terminated or failed: it never produced a final status, and replaying it for a
             # query may be impossible.
