@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
@@ -9,10 +13,24 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
+from temporalio.converter import (
+    CompositePayloadConverter,
+    DataConverter,
+    DefaultPayloadConverter,
+    JSONPlainPayloadConverter,
+)
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from schemas.trajectory import (
+    AbortRequest,
+    Amendment,
+    DecisionInput,
+    EffectiveDateChange,
+    JoinRequest,
+    TaskCompletion,
+)
 from settings import Settings
 from workflows import search_attributes
 
@@ -21,9 +39,70 @@ class TemporalUnavailable(RuntimeError):
     """The Temporal server cannot be reached."""
 
 
+# The update inputs of the trajectory workflow: the messages other clients (the `temporal`
+# CLI, the Web UI) type by hand. tests/test_cli_failures.py checks this against the workflow.
+MESSAGE_TYPES: frozenset[type[BaseModel]] = frozenset(
+    {DecisionInput, TaskCompletion, Amendment, JoinRequest, EffectiveDateChange, AbortRequest}
+)
+
+INVALID_MESSAGE = "InvalidMessage"
+
+
+def message_problems(exc: ValidationError) -> list[str]:
+    """One line per problem, `field: what is wrong`, without pydantic's input echo and links."""
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in error["loc"]) or "payload"
+        lines.append(f"{field}: {str(error['msg']).removeprefix('Value error, ')}")
+    return lines
+
+
+def invalid_message(model: type[BaseModel], exc: ValidationError) -> ApplicationError:
+    """The refusal a sender sees: non-retryable (sending the same payload again cannot help),
+    with a stable type to branch on and the problems as details."""
+    problems = message_problems(exc)
+    return ApplicationError(
+        f"invalid {model.__name__} payload:\n" + "\n".join(problems),
+        [{"problem": line} for line in problems],
+        type=INVALID_MESSAGE,
+        non_retryable=True,
+    )
+
+
+class _MessageJSONConverter(PydanticJSONPlainPayloadConverter):
+    """pydantic's JSON converter, but a message that fails validation becomes an
+    ApplicationError. The SDK passes an ApplicationError raised while decoding an update's
+    arguments on as the update's rejection, unchanged; any other exception becomes "Failed
+    decoding arguments" with pydantic's text (and its documentation links) in the cause.
+
+    Only the message types are wrapped: a workflow input or an activity result that no longer
+    validates is a bug to fix in code, and must keep failing the workflow task (retried until
+    a fix is deployed) instead of failing the trajectory for good."""
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
+        try:
+            return super().from_payload(payload, type_hint)
+        except ValidationError as exc:
+            if type_hint in MESSAGE_TYPES:
+                raise invalid_message(type_hint, exc) from None
+            raise
+
+
+class MessagePayloadConverter(CompositePayloadConverter):
+    """The default converters, with JSON through `_MessageJSONConverter`."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            *(
+                _MessageJSONConverter() if isinstance(c, JSONPlainPayloadConverter) else c
+                for c in DefaultPayloadConverter.default_encoding_payload_converters
+            )
+        )
+
+
 def data_converter() -> DataConverter:
     """Pydantic models travel as JSON, so the Web UI and `temporal` CLI can read and send them."""
-    return pydantic_data_converter
+    return DataConverter(payload_converter_class=MessagePayloadConverter)
 
 
 async def connect(settings: Settings) -> Client:
