@@ -11,7 +11,9 @@ every problem with the field it concerns).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import json.decoder
+import json.scanner
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -99,27 +101,167 @@ def parse_start_input(layers: Sequence[Mapping[str, Any]]) -> StartInput:
     for layer in layers:
         merged.update({key: value for key, value in layer.items() if value is not None})
     try:
-        return StartInput.model_validate(merged)
+        given = StartInput.model_validate(merged)
     except ValidationError as exc:
         raise InvalidRequest(problems_of(exc)) from None
+    problems = repeated_staff(given.staff or ())
+    if problems:
+        raise InvalidRequest(problems)
+    return given
+
+
+def _person(name: str) -> str:
+    """A name as people compare it: case and spacing do not make another person."""
+    return " ".join(name.split()).casefold()
+
+
+def repeated_staff(staff: Sequence[StaffMember]) -> list[Problem]:
+    """A staff member listed twice would be transferred (and counted) twice; two people with
+    the same name must be told apart in the file (a second given name, an initial)."""
+    entries: dict[str, list[int]] = {}
+    for index, member in enumerate(staff):
+        entries.setdefault(_person(member.name), []).append(index)
+    return [
+        (
+            "staff",
+            f"{staff[indexes[0]].name!r} is listed {len(indexes)} times (entries "
+            f"{', '.join(str(i + 1) for i in indexes)}); list each person once",
+        )
+        for indexes in entries.values()
+        if len(indexes) > 1
+    ]
 
 
 # --- files ------------------------------------------------------------------------------------
 
 
 def read_data_file(path: Path) -> Any:
-    """A JSON or YAML document (YAML unless the name ends in .json)."""
+    """A JSON or YAML document (YAML unless the name ends in .json), read strictly: a key
+    given twice in one object is refused with its line (the parsers would keep the last one
+    silently), and so is a YAML alias of a block (below)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidRequest([(str(path), f"cannot read: {exc}")]) from None
+    is_json = path.suffix.lower() == ".json"
     try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        return yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
-        raise InvalidRequest([(str(path), f"not valid {kind}: {exc}")]) from None
+        data, problems = _strict_json(text) if is_json else _strict_yaml(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest(
+            [(f"{path}, line {exc.lineno}", f"not valid JSON: {exc.msg}")]
+        ) from None
+    except yaml.MarkedYAMLError as exc:
+        # PyYAML's own text spans several lines (with a snippet); one line is enough.
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}, line {mark.line + 1}" if mark else str(path)
+        what = ", ".join(part for part in (exc.context, exc.problem) if part)
+        raise InvalidRequest([(where, f"not valid YAML: {what}")]) from None
+    except yaml.YAMLError as exc:
+        raise InvalidRequest([(str(path), f"not valid YAML: {exc}")]) from None
+    if problems:
+        raise InvalidRequest([(f"{path}, line {line}", message) for line, message in problems])
+    return data
+
+
+# A problem found while parsing: the line (1-based) and what is wrong there.
+LineProblem = tuple[int, str]
+
+
+class _StrictYamlLoader(yaml.SafeLoader):
+    """SafeLoader that notes, instead of overwriting, a key given twice in a mapping, and
+    refuses an alias of a mapping or a list. An alias repeats a whole block: a staff entry
+    through `*an` would be the same person twice, and nested aliases can make a small file
+    expand enormously. Aliases of single values (a date) stay allowed."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.problems: list[LineProblem] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *block` is an alias of a block, refused in compose_node
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, str | int | float | bool | date) and key in seen:
+                self.problems.append(
+                    (line, f"key {key!r} is given twice in one object (first on line {seen[key]})")
+                )
+            elif isinstance(key, str | int | float | bool | date):
+                seen[key] = line
+        return super().construct_mapping(node, deep)
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            anchored = self.anchors.get(event.anchor)
+            if isinstance(anchored, yaml.MappingNode | yaml.SequenceNode):
+                self.problems.append(
+                    (
+                        event.start_mark.line + 1,
+                        f"alias *{event.anchor} repeats a whole block; write each entry out "
+                        "(a repeated staff member or asset would count twice)",
+                    )
+                )
+        return super().compose_node(parent, index)
+
+
+def _strict_yaml(text: str) -> tuple[Any, list[LineProblem]]:
+    loader = _StrictYamlLoader(text)
+    try:
+        data = loader.get_single_data()
+    finally:
+        loader.dispose()
+    return data, sorted(set(loader.problems))
+
+
+def _strict_json(text: str) -> tuple[Any, list[LineProblem]]:
+    """json.loads, but a key given twice in an object is noted with its line. The pure-Python
+    scanner lets us see where each value starts; json's object_pairs_hook alone sees only the
+    pairs, not where they were."""
+    problems: list[LineProblem] = []
+
+    def parse_object(
+        s_and_end: tuple[str, int],
+        strict: bool,
+        scan_once: Callable[[str, int], tuple[Any, int]],
+        object_hook: Any,
+        object_pairs_hook: Any,
+        memo: dict[str, str] | None = None,
+    ) -> tuple[dict[str, Any], int]:
+        text = s_and_end[0]
+        starts: list[int] = []  # where each value of this object starts, in order
+
+        def scan_value(string: str, index: int) -> tuple[Any, int]:
+            starts.append(index)
+            return scan_once(string, index)
+
+        def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+            first: dict[str, int] = {}
+            for (key, _), at in zip(pairs, starts, strict=False):
+                line = text.count("\n", 0, at) + 1
+                if key in first:
+                    problems.append(
+                        (
+                            line,
+                            f"key {key!r} is given twice in one object (first on line "
+                            f"{first[key]})",
+                        )
+                    )
+                else:
+                    first[key] = line
+            return dict(pairs)
+
+        result: tuple[dict[str, Any], int] = json.decoder.JSONObject(  # type: ignore[attr-defined]
+            s_and_end, strict, scan_value, None, pairs_hook, memo
+        )
+        return result
+
+    decoder = json.JSONDecoder()
+    decoder.parse_object = parse_object  # type: ignore[attr-defined]
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
+    return decoder.decode(text), sorted(set(problems))
 
 
 def read_mapping_file(path: Path) -> dict[str, Any]:
