@@ -1,4 +1,9 @@
-"""`starter.py register ...`: import, list and show the fiches of the register."""
+"""`starter.py register ...`: import, list and show the fiches of the register, keep its
+authorities, remove rows nothing refers to, and read or undo the recorded changes.
+
+Every change goes through register/importer.py (one transaction, recorded) and every refusal
+is a `ChangeRefused` whose kind gives the exit code: 3 invalid input, 4 not found, 7 conflict.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,41 +19,94 @@ from typing import Any, TypeVar
 import asyncpg
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from cli.common import add_command
+from cli.common import add_command, user_name
 from cli.exit_codes import ExitCode
 from db.connect import DatabaseUnavailable, DbConnection, connect, database_url, unavailable
-from db.register import get_cooperation, list_authorities, list_cooperations
-from register.csv_import import CsvImportError, parse_fiches
-from register.importer import import_fiches
-from schemas.common import CooperationStatus, RegisterId
+from db.register import (
+    get_change,
+    get_cooperation,
+    list_authorities,
+    list_changes,
+    list_cooperations,
+)
+from register.columns import known_names
+from register.csv_import import parse_authorities, parse_fiches
+from register.describe import (
+    counts_text,
+    detail_lines,
+    outcome_lines,
+    summary_lines,
+    table,
+)
+from register.edits import CLEAR_MARKER, read_cells
+from register.entities import AUTHORITIES, COOPERATIONS, Entity, EntitySpec
+from register.importer import apply_edits, remove
+from register.models import ChangeAction, ChangeOrigin, Outcome
+from register.planner import EditMode, ParsedEdits
+from register.problems import ChangeRefused, ProblemKind
+from register.undo import undo_change
+from schemas.common import CooperationStatus, RegisterId, ShortText
 from schemas.register import FICHE_FIELDS, Cooperation
 from settings import Settings
 
 T = TypeVar("T")
 
 _ID = TypeAdapter(RegisterId)
+_NAME = TypeAdapter(ShortText)
 
 _GROUP_EPILOG = """\
 examples:
+  starter.py register import fiches.csv --dry-run
   starter.py register import fiches.csv
   starter.py register list --status active
   starter.py register show projectvereniging-bie
   starter.py register authorities --json
+  starter.py register authority add kortrijk --name Kortrijk --kind municipality \\
+      --member nee --votes 0
+  starter.py register changes
+  starter.py register undo 12
 """
 
-_IMPORT_EPILOG = """\
-The header names the fiche fields (all required, any order):
-  id, name, kind, contact_point, domain, core_task, cooperation_type,
-  inter_organisational_form, legal_form, partners, financing, initiator,
-  founding_date, municipality_count, area, seat, staff_count, remarks
-and optionally `members`: authority ids separated by ';' (replaces the stored members).
-Every row is checked first; if any row is wrong nothing is written and every problem is
-reported as FILE:LINE: column COLUMN: message.
+_FILE_RULES = f"""\
+The delimiter (',' ';' or tab) and a UTF-8 byte-order mark are found by themselves;
+--delimiter overrides. Column names in English or Dutch, any case, accents optional.
+An empty cell keeps the stored value; a cell holding only '{CLEAR_MARKER}' empties the field.
+Dates as 1/01/2015, 01.01.2015, 1-1-2015 or 2015-01-01 (day first). Every row is checked
+first; if any row is wrong nothing is written and every problem is reported as
+FILE:LINE: column COLUMN: message. The import is recorded: `register changes` lists it,
+`register undo ID` undoes it. docs/register.md has the details.
+"""
 
-example:
-  starter.py register import fiches.csv
+_IMPORT_EPILOG = f"""\
+Columns (all required, any order; Dutch names in brackets):
+  {", ".join(FICHE_FIELDS)}
+and optionally members: authority ids separated by ';' (replaces the stored members).
+Dutch names: {"; ".join(known_names(Entity.COOPERATION))}
+The kind and members of a cooperation in a live trajectory cannot change.
+{_FILE_RULES}
+examples:
+  starter.py register import fiches.csv --dry-run
+  starter.py register import export-excel.csv --by jan.peeters
   starter.py register import --delimiter ';' export-excel.csv
 """
+
+_AUTHORITY_IMPORT_EPILOG = f"""\
+Columns (all required, any order): {", ".join(AUTHORITIES.fields)}
+Dutch names: {"; ".join(known_names(Entity.AUTHORITY))}
+is_midwest_member: ja/nee (yes/no, WAAR/ONWAAR); votes: weight at the general assembly.
+{_FILE_RULES}
+example:
+  starter.py register authority import besturen.csv --dry-run
+"""
+
+# The option that sets each authority field, for `authority add` and `authority set`.
+_AUTHORITY_OPTIONS = {
+    "name": "--name",
+    "kind": "--kind",
+    "is_midwest_member": "--member",
+    "votes": "--votes",
+    "website": "--website",
+}
 
 
 def _err(message: str) -> None:
@@ -78,8 +136,8 @@ def _run(settings: Settings, work: Callable[[DbConnection], Awaitable[T]]) -> T:
         return asyncio.run(main())
     except asyncpg.UndefinedTableError:
         raise DatabaseUnavailable(
-            "the database has no register tables yet; run `python -m db.migrate` "
-            "(or start the local stack with `make stack`)"
+            "the database has no register tables yet (or not all of them); run "
+            "`python -m db.migrate` (or start the local stack with `make stack`)"
         ) from None
 
 
@@ -91,36 +149,235 @@ def _json(value: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+_IMPORTED = "imported"
+_CHANGED = "changed"
+
+_EXIT_CODES = {
+    ProblemKind.INVALID: ExitCode.INVALID_INPUT,
+    ProblemKind.NOT_FOUND: ExitCode.NOT_FOUND,
+    ProblemKind.CONFLICT: ExitCode.CONFLICT,
+}
+
+
+def _refused(exc: ChangeRefused, label: str, verb: str, *, options: bool = False) -> int:
+    """Every problem on stderr (for options: `--option: message`), a last line saying that
+    nothing was done, and the exit code of the refusal's kind."""
+    for problem in exc.problems:
+        if options and problem.line is None:
+            _err(f"{problem.column}: {problem.message}" if problem.column else problem.message)
+        else:
+            _err(str(problem))
+    _err(f"{label}: {len(exc.problems)} problem(s); nothing was {verb}")
+    return _EXIT_CODES[exc.kind]
+
+
+def _recorded_by(args: argparse.Namespace) -> str | None:
+    """--by, else the login name; None (after saying why) when --by is not a short text."""
+    by = user_name() if args.by is None else args.by
+    try:
+        return _NAME.validate_python(by)
+    except ValidationError as exc:
+        _err(f"--by: {str(exc.errors()[0]['msg']).removeprefix('Value error, ')}")
+        return None
+
+
+def _print_outcome(
+    outcome: Outcome, label: str, verb: str, args: argparse.Namespace, *, in_file: bool = False
+) -> None:
+    """The rows (new, changed field from -> to, unchanged, removed) and a summary line; for a
+    recorded change, its id and how to undo it."""
+    if args.json:
+        rows = {"rows": {"__all__": {"before", "after"}}}
+        print(
+            json.dumps(outcome.model_dump(mode="json", exclude=rows), ensure_ascii=False, indent=2)
+        )
+        return
+    for line in outcome_lines(outcome, label if in_file else None):
+        print(line)
+    if outcome.dry_run:
+        print(f"{label}: dry run: {counts_text(outcome)}; nothing was written")
+        return
+    print(f"{label}: {verb} {counts_text(outcome)}")
+    print(
+        f"recorded as change {outcome.change_id}; undo it with "
+        f"`starter.py register undo {outcome.change_id}`"
+    )
+
+
+# --- import ----------------------------------------------------------------------------------
+
+
+def _import_file(
+    args: argparse.Namespace,
+    settings: Settings,
+    parse: Callable[..., ParsedEdits],
+) -> int:
     path: Path = args.file
     source = str(path)
-    try:
-        if len(args.delimiter) != 1:
-            _err(f"--delimiter must be exactly one character (got {args.delimiter[:10]!r})")
-            return ExitCode.INVALID_INPUT
-        parsed = parse_fiches(path, delimiter=args.delimiter, source=source)
-
-        async def work(conn: DbConnection) -> tuple[int, int]:
-            result = await import_fiches(conn, parsed)
-            return len(result.inserted), len(result.updated)
-
-        inserted, updated = _run(settings, work)
-    except CsvImportError as exc:
-        for problem in exc.problems:
-            _err(str(problem))
-        _err(f"{source}: {len(exc.problems)} problem(s); nothing was imported")
+    if args.delimiter is not None and len(args.delimiter) != 1:
+        _err(f"--delimiter must be exactly one character (got {args.delimiter[:10]!r})")
         return ExitCode.INVALID_INPUT
-    print(f"{source}: imported {inserted + updated} fiche(s): {inserted} new, {updated} updated")
+    by = _recorded_by(args)
+    if by is None:
+        return ExitCode.INVALID_INPUT
+    origin = ChangeOrigin(action=ChangeAction.IMPORT, recorded_by=by, source=path.name)
+    try:
+        parsed = parse(path, delimiter=args.delimiter, source=source)
+        outcome = _run(
+            settings, lambda conn: apply_edits(conn, parsed, origin, dry_run=args.dry_run)
+        )
+    except ChangeRefused as exc:
+        return _refused(exc, source, _IMPORTED)
+    _print_outcome(outcome, source, _IMPORTED, args, in_file=True)
     return ExitCode.OK
 
 
-def _table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    return _import_file(args, settings, parse_fiches)
 
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
-    return [line(headers), *(line(r) for r in rows)]
+def _cmd_authority_import(args: argparse.Namespace, settings: Settings) -> int:
+    return _import_file(args, settings, parse_authorities)
+
+
+# --- authority add / set ---------------------------------------------------------------------
+
+
+def _authority_edits(args: argparse.Namespace) -> ParsedEdits | ChangeRefused:
+    """The options as one row edit, validated exactly as a cell of an authorities file."""
+    parsed = ParsedEdits(source="", spec=AUTHORITIES, columns={"id": "ID", **_AUTHORITY_OPTIONS})
+    try:
+        entity_id = _ID.validate_python(args.id)
+    except ValidationError as exc:
+        message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        return ChangeRefused([parsed.problem(None, "id", message)])
+    cells = {f: getattr(args, f) for f in _AUTHORITY_OPTIONS if getattr(args, f) is not None}
+    blank = [f for f, text in cells.items() if not text.strip()]
+    if blank:
+        return ChangeRefused(
+            [
+                parsed.problem(None, f, f"is empty; to empty the field give '{CLEAR_MARKER}'")
+                for f in blank
+            ]
+        )
+    edit, problems = read_cells(AUTHORITIES, entity_id, None, cells)
+    if edit is None:
+        return ChangeRefused([parsed.problem(None, f, m) for f, m in problems.items()])
+    parsed.rows.append(edit)
+    return parsed
+
+
+def _authority_change(args: argparse.Namespace, settings: Settings, mode: EditMode) -> int:
+    command = f"register authority {'add' if mode is EditMode.CREATE else 'set'}"
+    if mode is EditMode.UPDATE and all(getattr(args, f) is None for f in _AUTHORITY_OPTIONS):
+        _err(f"give at least one of {', '.join(_AUTHORITY_OPTIONS.values())} to change")
+        return ExitCode.USAGE
+    by = _recorded_by(args)
+    if by is None:
+        return ExitCode.INVALID_INPUT
+    parsed = _authority_edits(args)
+    if isinstance(parsed, ChangeRefused):
+        return _refused(parsed, command, _CHANGED, options=True)
+    origin = ChangeOrigin(action=ChangeAction.COMMAND, recorded_by=by, source=command)
+    try:
+        outcome = _run(
+            settings,
+            lambda conn: apply_edits(conn, parsed, origin, dry_run=args.dry_run, mode=mode),
+        )
+    except ChangeRefused as exc:
+        return _refused(exc, command, _CHANGED, options=True)
+    _print_outcome(outcome, command, _CHANGED, args)
+    return ExitCode.OK
+
+
+def _cmd_authority_add(args: argparse.Namespace, settings: Settings) -> int:
+    return _authority_change(args, settings, EditMode.CREATE)
+
+
+def _cmd_authority_set(args: argparse.Namespace, settings: Settings) -> int:
+    return _authority_change(args, settings, EditMode.UPDATE)
+
+
+# --- remove, changes, undo -------------------------------------------------------------------
+
+
+def _remove(args: argparse.Namespace, settings: Settings, spec: EntitySpec) -> int:
+    command = "register remove" if spec is COOPERATIONS else "register authority remove"
+    try:
+        entity_id = _ID.validate_python(args.id)
+    except ValidationError as exc:
+        _err(f"ID: {str(exc.errors()[0]['msg']).removeprefix('Value error, ')}")
+        return ExitCode.INVALID_INPUT
+    by = _recorded_by(args)
+    if by is None:
+        return ExitCode.INVALID_INPUT
+    origin = ChangeOrigin(action=ChangeAction.REMOVE, recorded_by=by, source=command)
+    try:
+        outcome = _run(
+            settings, lambda conn: remove(conn, spec, entity_id, origin, dry_run=args.dry_run)
+        )
+    except ChangeRefused as exc:
+        return _refused(exc, f"{command} {entity_id}", _CHANGED, options=True)
+    _print_outcome(outcome, f"{command} {entity_id}", _CHANGED, args)
+    return ExitCode.OK
+
+
+def _cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    return _remove(args, settings, COOPERATIONS)
+
+
+def _cmd_authority_remove(args: argparse.Namespace, settings: Settings) -> int:
+    return _remove(args, settings, AUTHORITIES)
+
+
+def _change_id(text: str) -> int:
+    """A change id as `register changes` shows it."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a change id, a whole number (got {text[:20]!r}); "
+            "`starter.py register changes` lists them"
+        ) from None
+    if not 1 <= value <= 2**62:
+        raise argparse.ArgumentTypeError(f"must be a change id from 1 up (got {value})")
+    return value
+
+
+def _cmd_changes(args: argparse.Namespace, settings: Settings) -> int:
+    if args.id is None:
+        changes = _run(settings, lambda conn: list_changes(conn, limit=args.limit))
+        if args.json:
+            print(_json(changes))
+        else:
+            for line in summary_lines(changes):
+                print(line)
+        return ExitCode.OK
+    change = _run(settings, lambda conn: get_change(conn, args.id))
+    if change is None:
+        _err(f"no change {args.id} in the log; `starter.py register changes` lists them")
+        return ExitCode.NOT_FOUND
+    if args.json:
+        print(_json(change))
+    else:
+        for line in detail_lines(change):
+            print(line)
+    return ExitCode.OK
+
+
+def _cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
+    by = _recorded_by(args)
+    if by is None:
+        return ExitCode.INVALID_INPUT
+    try:
+        outcome = _run(settings, lambda conn: undo_change(conn, args.id, by, dry_run=args.dry_run))
+    except ChangeRefused as exc:
+        return _refused(exc, f"register undo {args.id}", _CHANGED, options=True)
+    _print_outcome(outcome, f"register undo {args.id}", _CHANGED, args)
+    return ExitCode.OK
+
+
+# --- reading ---------------------------------------------------------------------------------
 
 
 def _cmd_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -130,7 +387,7 @@ def _cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         print(_json(cooperations))
         return ExitCode.OK
     rows = [(c.id, c.kind.value, c.status.value, str(len(c.members)), c.name) for c in cooperations]
-    for text in _table(("ID", "KIND", "STATUS", "MEMBERS", "NAME"), rows):
+    for text in table(("ID", "KIND", "STATUS", "MEMBERS", "NAME"), rows):
         print(text)
     return ExitCode.OK
 
@@ -180,9 +437,51 @@ def _cmd_authorities(args: argparse.Namespace, settings: Settings) -> int:
         (a.id, a.kind.value, "yes" if a.is_midwest_member else "no", str(a.votes), a.name)
         for a in authorities
     ]
-    for text in _table(("ID", "KIND", "MEMBER", "VOTES", "NAME"), rows):
+    for text in table(("ID", "KIND", "MEMBER", "VOTES", "NAME"), rows):
         print(text)
     return ExitCode.OK
+
+
+# --- the parser ------------------------------------------------------------------------------
+
+
+def _change_options(parser: argparse.ArgumentParser) -> None:
+    """What every changing command takes: a dry run, who records it, JSON output."""
+    parser.add_argument(
+        "--dry-run", action="store_true", help="show what would change and write nothing"
+    )
+    parser.add_argument(
+        "--by", metavar="NAME", help="who makes the change, for the log (default: login name)"
+    )
+    parser.add_argument("--json", action="store_true", help="a JSON object instead of lines")
+
+
+def _file_options(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("file", type=Path, metavar="FILE.csv", help=f"UTF-8 CSV file of {what}")
+    parser.add_argument(
+        "--delimiter",
+        default=None,
+        help="field separator (default: found from the header; Excel in Belgium writes ';')",
+    )
+    _change_options(parser)
+
+
+def _authority_field_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("id", metavar="ID", help="register id of the authority, e.g. kortrijk")
+    parser.add_argument("--name", help="the authority's name")
+    parser.add_argument(
+        "--kind",
+        help="municipality, intercommunale, province, dvv-body or external-partner",
+    )
+    parser.add_argument(
+        "--member",
+        dest="is_midwest_member",
+        metavar="JA|NEE",
+        help="whether it is a member of DVV Midwest (ja/nee, yes/no)",
+    )
+    parser.add_argument("--votes", help="its weight at the general assembly (0 for non-members)")
+    parser.add_argument("--website", help=f"https://... ('{CLEAR_MARKER}' empties it)")
+    _change_options(parser)
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -190,7 +489,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     group = subparsers.add_parser(
         "register",
         help="the register of cooperations (fiches) and authorities",
-        description="Import, list and show the fiches of the register of cooperations.",
+        description="Import, list and show the fiches of the register of cooperations; keep "
+        "its authorities; read and undo the recorded changes.",
         epilog=_GROUP_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -199,10 +499,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     importer = add_command(
         commands, "import", "insert or update fiches from a CSV file", _IMPORT_EPILOG, _cmd_import
     )
-    importer.add_argument("file", type=Path, metavar="FILE.csv", help="UTF-8 CSV file of fiches")
-    importer.add_argument(
-        "--delimiter", default=",", help="field separator (default ','; Excel in Belgium: ';')"
-    )
+    _file_options(importer, "fiches")
 
     lister = add_command(
         commands,
@@ -236,3 +533,95 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         _cmd_authorities,
     )
     authorities.add_argument("--json", action="store_true", help="a JSON array instead of a table")
+
+    _add_authority_group(commands)
+
+    remover = add_command(
+        commands,
+        "remove",
+        "remove a fiche that nothing refers to (no trajectory ever ran for it)",
+        "The removal is recorded with every value: `register undo ID` brings the fiche back.\n"
+        "example:\n  starter.py register remove dubbele-fiche --dry-run\n",
+        _cmd_remove,
+    )
+    remover.add_argument("id", metavar="ID", help="register id of the cooperation")
+    _change_options(remover)
+
+    changes = add_command(
+        commands,
+        "changes",
+        "list the recorded changes of the register, or show one with every old and new value",
+        "examples:\n  starter.py register changes\n  starter.py register changes 12 --json\n",
+        _cmd_changes,
+    )
+    changes.add_argument(
+        "id", metavar="ID", type=_change_id, nargs="?", help="the change to show in full"
+    )
+    changes.add_argument(
+        "--limit", type=int, default=50, help="how many of the latest to list (default 50)"
+    )
+    changes.add_argument("--json", action="store_true", help="JSON instead of a table")
+
+    undo = add_command(
+        commands,
+        "undo",
+        "undo a recorded change: every row it touched gets its previous values back",
+        "Refused, changing nothing, when a later change touched the same rows (undo that one\n"
+        "first), when a row was edited outside the recorded changes, or when restoring would\n"
+        "change the kind or members of a cooperation in a live trajectory.\n"
+        "examples:\n  starter.py register undo 12 --dry-run\n  starter.py register undo 12\n",
+        _cmd_undo,
+    )
+    undo.add_argument("id", metavar="ID", type=_change_id, help="the change, from `changes`")
+    _change_options(undo)
+
+
+def _add_authority_group(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = commands.add_parser(
+        "authority",
+        help="add, change, import or remove authorities",
+        description="Add, change, import or remove the authorities members refer to (e.g. a "
+        "municipality outside the region). Every change is recorded and can be undone.",
+        epilog="examples:\n"
+        "  starter.py register authority add kortrijk --name Kortrijk --kind municipality \\\n"
+        "      --member nee --votes 0\n"
+        "  starter.py register authority set kortrijk --website https://www.kortrijk.be\n"
+        "  starter.py register authority import besturen.csv --dry-run\n"
+        "  starter.py register authority remove kortrijk\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = group.add_subparsers(dest="authority_command", required=True, metavar="COMMAND")
+    adder = add_command(
+        sub,
+        "add",
+        "add an authority (name, kind, membership and votes are required)",
+        "example:\n  starter.py register authority add kortrijk --name Kortrijk "
+        "--kind municipality --member nee --votes 0\n",
+        _cmd_authority_add,
+    )
+    _authority_field_options(adder)
+    setter = add_command(
+        sub,
+        "set",
+        "change fields of an authority; options not given keep their value",
+        "example:\n  starter.py register authority set kortrijk --votes 1 --member ja\n",
+        _cmd_authority_set,
+    )
+    _authority_field_options(setter)
+    importer = add_command(
+        sub,
+        "import",
+        "insert or update authorities from a CSV file",
+        _AUTHORITY_IMPORT_EPILOG,
+        _cmd_authority_import,
+    )
+    _file_options(importer, "authorities")
+    remover = add_command(
+        sub,
+        "remove",
+        "remove an authority nothing refers to (no members, trajectories, decisions)",
+        "example:\n  starter.py register authority remove kortrijk --dry-run\n",
+        _cmd_authority_remove,
+    )
+    remover.add_argument("id", metavar="ID", help="register id of the authority")
+    _change_options(remover)

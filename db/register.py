@@ -3,17 +3,34 @@
 Functions take a connection (plain or pooled) so the caller decides the transaction scope;
 `upsert_cooperations` opens its own (a savepoint when the caller already has one) so a batch
 is written completely or not at all.
+
+Changes people make (imports, authority commands, removals, undos) go through the second half
+of this module: rows read and written as images, what refers to a row, live trajectories, and
+the change log of migration 0005. `upsert_cooperations` writes without recording: it is for
+tooling and tests that set up a register, not for people's edits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 
 import asyncpg
 
 from db.connect import DbConnection
+from register.entities import MEMBERS, SPECS, Entity, EntitySpec, FieldValue, Image
+from register.models import (
+    ChangeDetail,
+    ChangeOrigin,
+    ChangeSummary,
+    FieldChange,
+    RecordedRow,
+    RowPlan,
+    RowStatus,
+)
 from schemas.common import CooperationStatus
 from schemas.register import FICHE_FIELDS, Authority, Cooperation, CooperationFiche
 
@@ -156,3 +173,280 @@ async def set_cooperation_status(
     cooperation = await get_cooperation(conn, cooperation_id)
     assert cooperation is not None  # updated just now, in the same connection
     return cooperation
+
+
+# --- changes people make, recorded (register/importer.py, register/undo.py) --------------------
+
+# Every recorded change of the register takes this transaction lock first, so two imports (or
+# an import and an undo) never interleave their checks and writes. "inkreg" in ASCII.
+REGISTER_LOCK_KEY = 0x696E6B726567
+
+_TABLES = {Entity.COOPERATION: "cooperations", Entity.AUTHORITY: "authorities"}
+
+
+async def lock_register(conn: DbConnection) -> None:
+    """Serialise register changes until the caller's transaction ends."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", REGISTER_LOCK_KEY)
+
+
+def _columns(spec: EntitySpec) -> tuple[str, ...]:
+    # Field names come from the spec, never from a file, so they can be spliced into SQL.
+    return tuple(name for name in spec.fields if name not in spec.list_fields)
+
+
+async def fetch_images(
+    conn: DbConnection, spec: EntitySpec, ids: Sequence[str]
+) -> dict[str, Image]:
+    """The stored rows with these ids, as images (members sorted), keyed by id."""
+    columns = ", ".join(f"t.{name}" for name in _columns(spec))
+    if spec.entity is Entity.COOPERATION:
+        sql = f"""
+            SELECT {columns},
+                   coalesce(array_agg(m.authority_id ORDER BY m.authority_id)
+                            FILTER (WHERE m.authority_id IS NOT NULL), '{{}}') AS members
+            FROM cooperations AS t
+            LEFT JOIN cooperation_members AS m ON m.cooperation_id = t.id
+            WHERE t.id = ANY($1::text[]) GROUP BY t.id
+        """
+    else:
+        sql = f"SELECT {columns} FROM {_TABLES[spec.entity]} AS t WHERE t.id = ANY($1::text[])"
+    images: dict[str, Image] = {}
+    for row in await conn.fetch(sql, list(ids)):
+        image: Image = {name: row[name] for name in _columns(spec)}
+        for name in spec.list_fields:
+            image[name] = tuple(row[name])
+        images[row["id"]] = image
+    return images
+
+
+async def write_rows(conn: DbConnection, spec: EntitySpec, rows: Sequence[RowPlan]) -> None:
+    """Make the stored rows what the plan says: insert, update the changed fields, delete."""
+    table = _TABLES[spec.entity]
+    for row in rows:
+        if row.status is RowStatus.UNCHANGED:
+            continue
+        if row.after is None:
+            await conn.execute(f"DELETE FROM {table} WHERE id = $1", row.id)
+            continue
+        columns = _columns(spec)
+        if row.before is None:
+            await conn.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"VALUES ({', '.join(f'${i}' for i in range(1, len(columns) + 1))})",
+                *(row.after[name] for name in columns),
+            )
+        else:
+            changed = [c.field for c in row.changes if c.field in columns]
+            if changed:
+                assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(changed, 2))
+                await conn.execute(
+                    f"UPDATE {table} SET {assignments} WHERE id = $1",
+                    row.id,
+                    *(row.after[name] for name in changed),
+                )
+        if MEMBERS in spec.list_fields and any(c.field == MEMBERS for c in row.changes):
+            await _replace_members(conn, row.id, row.after.get(MEMBERS))
+
+
+async def _replace_members(conn: DbConnection, cooperation_id: str, members: object) -> None:
+    assert members is None or isinstance(members, tuple)
+    await conn.execute("DELETE FROM cooperation_members WHERE cooperation_id = $1", cooperation_id)
+    await conn.execute(
+        "INSERT INTO cooperation_members (cooperation_id, authority_id) "
+        "SELECT $1, unnest($2::text[])",
+        cooperation_id,
+        list(members or ()),
+    )
+
+
+async def missing_authorities(conn: DbConnection, ids: Iterable[str]) -> list[str]:
+    """The ids among these that are not authorities of the register, sorted."""
+    return await _missing_authorities(conn, set(ids))
+
+
+@dataclass(frozen=True)
+class LiveTrajectory:
+    id: str
+    cooperation_id: str
+    phase: str
+
+
+async def live_trajectories(
+    conn: DbConnection, cooperation_ids: Sequence[str]
+) -> dict[str, list[LiveTrajectory]]:
+    """Trajectories still running for these cooperations, by cooperation. A trajectory is live
+    until its snapshot says finished, or its phase is integrated or aborted (the workflow's
+    final phases), whichever PostgreSQL heard of first."""
+    rows = await conn.fetch(
+        "SELECT id, cooperation_id, phase FROM trajectories "
+        "WHERE cooperation_id = ANY($1::text[]) AND NOT finished "
+        "AND phase NOT IN ('integrated', 'aborted') ORDER BY started_at, id",
+        list(cooperation_ids),
+    )
+    live: dict[str, list[LiveTrajectory]] = {}
+    for row in rows:
+        live.setdefault(row["cooperation_id"], []).append(
+            LiveTrajectory(row["id"], row["cooperation_id"], row["phase"])
+        )
+    return live
+
+
+class ReferenceKind(StrEnum):
+    MEMBER_OF = "member of cooperations"
+    TRAJECTORY = "trajectories"
+    PARTY_TO = "party to trajectories"
+    DECISIONS = "decisions in trajectories"
+    AUDIT_EVENTS = "audit events of trajectories"
+
+
+@dataclass(frozen=True)
+class Reference:
+    kind: ReferenceKind
+    ids: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.kind.value} {', '.join(self.ids)}"
+
+
+_COOPERATION_REFERENCES = {
+    ReferenceKind.TRAJECTORY: "SELECT id FROM trajectories WHERE cooperation_id = $1",
+}
+_AUTHORITY_REFERENCES = {
+    ReferenceKind.MEMBER_OF: (
+        "SELECT cooperation_id FROM cooperation_members WHERE authority_id = $1"
+    ),
+    ReferenceKind.PARTY_TO: (
+        "SELECT id FROM trajectories WHERE $1 = ANY(pending_authorities) "
+        "OR status->'participants' @> jsonb_build_array(jsonb_build_object('authority_id', $1))"
+    ),
+    ReferenceKind.DECISIONS: "SELECT trajectory_id FROM decisions WHERE authority_id = $1",
+    ReferenceKind.AUDIT_EVENTS: "SELECT trajectory_id FROM events WHERE authority_id = $1",
+}
+
+
+async def references_to(conn: DbConnection, entity: Entity, entity_id: str) -> list[Reference]:
+    """What refers to this cooperation or authority, so it cannot be removed."""
+    queries = _COOPERATION_REFERENCES if entity is Entity.COOPERATION else _AUTHORITY_REFERENCES
+    found = []
+    for kind, sql in queries.items():
+        rows = await conn.fetch(
+            f"SELECT DISTINCT ref FROM ({sql}) AS r(ref) ORDER BY ref", entity_id
+        )
+        if rows:
+            found.append(Reference(kind, tuple(row["ref"] for row in rows)))
+    return found
+
+
+async def record_change(
+    conn: DbConnection, spec: EntitySpec, origin: ChangeOrigin, rows: Sequence[RowPlan]
+) -> int:
+    """Record a change and its rows (unchanged rows left out); returns the change's id."""
+    change_id: int = await conn.fetchval(
+        "INSERT INTO register_changes (action, entity, source, recorded_by, undoes) "
+        "VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        origin.action.value,
+        spec.entity.value,
+        origin.source,
+        origin.recorded_by,
+        origin.undoes,
+    )
+    recorded = [row for row in rows if row.status is not RowStatus.UNCHANGED]
+    await conn.executemany(
+        "INSERT INTO register_change_rows (change_id, entity_id, status, line) "
+        "VALUES ($1, $2, $3, $4)",
+        [(change_id, row.id, row.status.value, row.line) for row in recorded],
+    )
+    await conn.executemany(
+        "INSERT INTO register_change_fields (change_id, entity_id, field, old_value, new_value) "
+        "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)",
+        [
+            (change_id, row.id, c.field, _json(spec, c.field, c.old), _json(spec, c.field, c.new))
+            for row in recorded
+            for c in row.changes
+        ],
+    )
+    return change_id
+
+
+def _json(spec: EntitySpec, name: str, value: FieldValue | None) -> str | None:
+    return None if value is None else json.dumps(spec.to_json(name, value), ensure_ascii=False)
+
+
+_CHANGE_SELECT = """
+SELECT c.id, c.action, c.entity, c.source, c.recorded_by, c.recorded_at, c.undoes,
+       u.id AS undone_by,
+       (SELECT count(*) FROM register_change_rows AS r WHERE r.change_id = c.id) AS row_count
+FROM register_changes AS c
+LEFT JOIN register_changes AS u ON u.undoes = c.id
+"""
+
+
+def _summary(row: asyncpg.Record) -> ChangeSummary:
+    return ChangeSummary.model_validate(dict(row))
+
+
+async def list_changes(conn: DbConnection, *, limit: int = 50) -> list[ChangeSummary]:
+    """The latest recorded changes, newest first."""
+    rows = await conn.fetch(f"{_CHANGE_SELECT} ORDER BY c.id DESC LIMIT $1", limit)
+    return [_summary(row) for row in rows]
+
+
+async def get_change(conn: DbConnection, change_id: int) -> ChangeDetail | None:
+    """One recorded change with every row and field it changed."""
+    head = await conn.fetchrow(f"{_CHANGE_SELECT} WHERE c.id = $1", change_id)
+    if head is None:
+        return None
+    summary = _summary(head)
+    spec = SPECS[summary.entity]
+    rows = await conn.fetch(
+        "SELECT entity_id, status, line FROM register_change_rows WHERE change_id = $1 "
+        "ORDER BY line NULLS LAST, entity_id",
+        change_id,
+    )
+    fields = await conn.fetch(
+        "SELECT entity_id, field, old_value, new_value FROM register_change_fields "
+        "WHERE change_id = $1",
+        change_id,
+    )
+    order = {name: index for index, name in enumerate(spec.fields)}
+    changes: dict[str, list[FieldChange]] = {}
+    for f in sorted(fields, key=lambda f: order.get(f["field"], len(order))):
+        changes.setdefault(f["entity_id"], []).append(
+            FieldChange(
+                field=f["field"],
+                old=_decoded(spec, f["field"], f["old_value"]),
+                new=_decoded(spec, f["field"], f["new_value"]),
+            )
+        )
+    recorded = tuple(
+        RecordedRow(
+            entity_id=row["entity_id"],
+            status=RowStatus(row["status"]),
+            line=row["line"],
+            changes=tuple(changes.get(row["entity_id"], ())),
+        )
+        for row in rows
+    )
+    return ChangeDetail(**summary.model_dump(), rows=recorded)
+
+
+def _decoded(spec: EntitySpec, name: str, value: str | None) -> FieldValue | None:
+    return None if value is None else spec.from_json(name, json.loads(value))
+
+
+async def later_changes(
+    conn: DbConnection, change: ChangeSummary, ids: Sequence[str]
+) -> list[ChangeSummary]:
+    """Changes recorded after `change` that touched any of these rows and still stand: not
+    undone, and not undos themselves (an undo and what it undid cancel out)."""
+    rows = await conn.fetch(
+        f"""{_CHANGE_SELECT}
+        WHERE c.id > $1 AND c.entity = $2 AND c.action <> 'undo' AND u.id IS NULL
+          AND EXISTS (SELECT 1 FROM register_change_rows AS r
+                      WHERE r.change_id = c.id AND r.entity_id = ANY($3::text[]))
+        ORDER BY c.id""",
+        change.id,
+        change.entity.value,
+        list(ids),
+    )
+    return [_summary(row) for row in rows]

@@ -28,8 +28,11 @@ from db.register import (
     set_cooperation_status,
     upsert_cooperations,
 )
-from register.csv_import import CsvImportError, parse_fiches
-from register.importer import import_fiches
+from register.csv_import import parse_fiches
+from register.importer import apply_edits
+from register.models import ChangeAction, ChangeOrigin, Outcome, RowStatus
+from register.planner import ParsedEdits
+from register.problems import ChangeRefused as CsvImportError
 from schemas.common import AuthorityKind, CooperationKind, CooperationStatus
 from schemas.register import FICHE_FIELDS, CooperationFiche
 
@@ -62,6 +65,15 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection[asyncpg.Re
         yield connection
     finally:
         await connection.close()
+
+
+async def import_fiches(conn: asyncpg.Connection[asyncpg.Record], parsed: ParsedEdits) -> Outcome:
+    origin = ChangeOrigin(action=ChangeAction.IMPORT, recorded_by="test", source=parsed.source)
+    return await apply_edits(conn, parsed, origin)
+
+
+def ids(outcome: Outcome, status: RowStatus) -> list[str]:
+    return sorted(row.id for row in outcome.rows if row.status is status)
 
 
 async def snapshot(conn: asyncpg.Connection[asyncpg.Record]) -> tuple[list[Any], list[Any]]:
@@ -215,8 +227,8 @@ async def test_good_file_is_imported(conn: asyncpg.Connection[asyncpg.Record]) -
     parsed = parse_fiches(DATA / "fiches_good.csv", source="fiches_good.csv")
     assert parsed.problems == []
     result = await import_fiches(conn, parsed)
-    assert sorted(result.inserted) == ["ilv-preventie", "regionaal-archief-overleg"]
-    assert result.updated == ["projectvereniging-bie"]
+    assert ids(result, RowStatus.NEW) == ["ilv-preventie", "regionaal-archief-overleg"]
+    assert ids(result, RowStatus.CHANGED) == ["projectvereniging-bie"]
 
     ilv = await get_cooperation(conn, "ilv-preventie")
     assert ilv is not None
@@ -239,7 +251,7 @@ async def test_bom_and_semicolons_as_excel_writes_them(
     text = f"{HEADER}\r\n{row('excel-fiche', members='roeselare')}\r\n".replace(",", ";")
     path.write_bytes(b"\xef\xbb\xbf" + text.encode())
     result = await import_fiches(conn, parse_fiches(path, delimiter=";"))
-    assert result.inserted == ["excel-fiche"]
+    assert ids(result, RowStatus.NEW) == ["excel-fiche"]
 
 
 async def test_every_bad_row_is_reported_and_nothing_written(
@@ -254,12 +266,12 @@ async def test_every_bad_row_is_reported_and_nothing_written(
         ["bad.csv:2", "column id"],
         ["bad.csv:4", "column kind"],
         ["bad.csv:5", "column municipality_count"],
-        ["bad.csv:6", "column founding_date"],
+        # Line 6 holds 31/12/2017: a Belgian date, read as 31 December 2017.
         ["bad.csv:7", "column members"],
         ["bad.csv:8", "column id"],
     ]
-    assert "'atlantis'" in lines[4]
-    assert "duplicate id 'goede-fiche' (first on line 3)" in lines[5]
+    assert "'atlantis'" in lines[3]
+    assert "duplicate id 'goede-fiche' (first on line 3)" in lines[4]
     assert await snapshot(conn) == before
 
 
@@ -275,8 +287,16 @@ BAD_ROWS = [
         id="not-a-number",
     ),
     pytest.param(
-        with_field("founding_date", "22/12/2017"), "column founding_date", "YYYY-MM-DD",
-        id="bad-date-format",
+        with_field("founding_date", "22/12/17"), "column founding_date", "ambiguous",
+        id="two-digit-year",
+    ),
+    pytest.param(
+        with_field("founding_date", "12/31/2017"), "column founding_date", "day/month/year",
+        id="month-first-date",
+    ),
+    pytest.param(
+        with_field("founding_date", "2017"), "column founding_date", "is not a date",
+        id="not-a-date",
     ),
     pytest.param(
         with_field("founding_date", "2017-02-30"), "column founding_date", "not a calendar date",
@@ -305,7 +325,7 @@ BAD_ROWS = [
         id="control-character",
     ),
     pytest.param(
-        with_field("name", ""), "column name", "at least 1 character", id="empty-name",
+        with_field("name", ""), "column name", "required for a new fiche", id="empty-name",
     ),
     pytest.param(
         with_field("seat", "x" * 201), "column seat", "at most 200 characters", id="too-long",
@@ -457,19 +477,23 @@ async def test_cli_show(database_url: str) -> None:
 async def test_cli_import(database_url: str) -> None:
     good = await run_starter(database_url, "register", "import", DATA / "fiches_good.csv")
     assert good.returncode == ExitCode.OK, good.stderr
-    assert good.stdout.strip().endswith("imported 3 fiche(s): 2 new, 1 updated")
+    summary, recorded = good.stdout.strip().splitlines()[-2:]
+    assert summary.endswith("imported 3 fiche(s): 2 new, 1 changed, 0 unchanged")
+    assert recorded == "recorded as change 1; undo it with `starter.py register undo 1`"
 
     again = await run_starter(database_url, "register", "import", DATA / "fiches_good.csv")
-    assert again.stdout.strip().endswith("imported 3 fiche(s): 0 new, 3 updated")
+    assert again.stdout.strip().splitlines()[-2].endswith(
+        "imported 3 fiche(s): 0 new, 0 changed, 3 unchanged"
+    )
 
     bad_file = DATA / "fiches_bad_rows.csv"
     bad = await run_starter(database_url, "register", "import", bad_file)
     assert bad.returncode == ExitCode.INVALID_INPUT
     assert bad.stdout == ""
     errors = bad.stderr.splitlines()
-    assert len(errors) == 7
+    assert len(errors) == 6
     assert errors[0].startswith(f"{bad_file}:2: column id: ")
-    assert errors[-1] == f"{bad_file}: 6 problem(s); nothing was imported"
+    assert errors[-1] == f"{bad_file}: 5 problem(s); nothing was imported"
 
     listed = await run_starter(database_url, "register", "list", "--json")
     assert "goede-fiche" not in {c["id"] for c in json.loads(listed.stdout)}
@@ -498,7 +522,24 @@ async def test_cli_unmigrated_database(postgres_admin_url: str) -> None:
     assert "python -m db.migrate" in result.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["import"], ["list"], ["show"], ["authorities"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["import"],
+        ["list"],
+        ["show"],
+        ["authorities"],
+        ["authority"],
+        ["authority", "add"],
+        ["authority", "set"],
+        ["authority", "import"],
+        ["authority", "remove"],
+        ["remove"],
+        ["changes"],
+        ["undo"],
+    ],
+)
 def test_cli_help_has_an_example(command: list[str]) -> None:
     result = starter("postgresql://unused@127.0.0.1:1/x", "register", *command, "--help")
     assert result.returncode == ExitCode.OK
