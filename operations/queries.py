@@ -83,9 +83,12 @@ def no_poller(workflow_id: str, task_queue: str) -> NoWorker:
 
 
 async def bounded(call: Awaitable[T], within: timedelta) -> T:
-    """`call`, cut off after `within` (asyncio.TimeoutError). The RPC deadline alone is not
-    enough: some client calls poll, and each poll gets its own deadline."""
-    return await asyncio.wait_for(call, within.total_seconds())
+    """`call`, cut off after `within` (TimeoutError). The RPC deadline alone is not enough:
+    some client calls poll, and each poll gets its own deadline. Awaited in the caller's own
+    task (not wait_for's inner one), so a Ctrl-C reaches the call directly and an error the
+    SDK raises on cancellation is not left behind, unretrieved, in a task of its own."""
+    async with asyncio.timeout(within.total_seconds()):
+        return await call
 
 
 def is_timeout(exc: RPCError) -> bool:
