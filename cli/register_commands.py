@@ -311,14 +311,15 @@ def _remove(args: argparse.Namespace, settings: Settings, spec: EntitySpec) -> i
     by = _recorded_by(args)
     if by is None:
         return ExitCode.INVALID_INPUT
-    origin = ChangeOrigin(action=ChangeAction.REMOVE, recorded_by=by, source=command)
+    label = f"{command} {entity_id}"
+    origin = ChangeOrigin(action=ChangeAction.REMOVE, recorded_by=by, source=label)
     try:
         outcome = _run(
             settings, lambda conn: remove(conn, spec, entity_id, origin, dry_run=args.dry_run)
         )
     except ChangeRefused as exc:
-        return _refused(exc, f"{command} {entity_id}", _CHANGED, options=True)
-    _print_outcome(outcome, f"{command} {entity_id}", _CHANGED, args)
+        return _refused(exc, label, _CHANGED, options=True)
+    _print_outcome(outcome, label, _CHANGED, args)
     return ExitCode.OK
 
 
@@ -341,6 +342,16 @@ def _change_id(text: str) -> int:
         ) from None
     if not 1 <= value <= 2**62:
         raise argparse.ArgumentTypeError(f"must be a change id from 1 up (got {value})")
+    return value
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number (got {text[:20]!r})") from None
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"must lie between 1 and 10000 (got {value})")
     return value
 
 
@@ -558,7 +569,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "id", metavar="ID", type=_change_id, nargs="?", help="the change to show in full"
     )
     changes.add_argument(
-        "--limit", type=int, default=50, help="how many of the latest to list (default 50)"
+        "--limit", type=_limit, default=50, help="how many of the latest to list (default 50)"
     )
     changes.add_argument("--json", action="store_true", help="JSON instead of a table")
 

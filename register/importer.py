@@ -54,7 +54,7 @@ async def remove(
     async with conn.transaction():
         await lock_register(conn)
         before = (await fetch_images(conn, spec, [entity_id])).get(entity_id)
-        source = f"register remove {entity_id}"
+        source = origin.source or f"remove {entity_id}"
         if before is None:
             raise ChangeRefused(
                 [

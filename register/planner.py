@@ -83,7 +83,10 @@ def plan_rows(
         for name in edit.cleared:
             merged[name] = () if name in spec.list_fields else None
         if before is None:
-            missing = [name for name in spec.fields if name in spec.required and not merged[name]]
+            # `is None`, not falsiness: "nee" and 0 votes are values.
+            missing = [
+                name for name in spec.fields if name in spec.required and merged[name] is None
+            ]
             if missing:
                 problems.extend(
                     parsed.problem(

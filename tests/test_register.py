@@ -482,8 +482,10 @@ async def test_cli_import(database_url: str) -> None:
     assert recorded == "recorded as change 1; undo it with `starter.py register undo 1`"
 
     again = await run_starter(database_url, "register", "import", DATA / "fiches_good.csv")
-    assert again.stdout.strip().splitlines()[-2].endswith(
-        "imported 3 fiche(s): 0 new, 0 changed, 3 unchanged"
+    assert (
+        again.stdout.strip()
+        .splitlines()[-2]
+        .endswith("imported 3 fiche(s): 0 new, 0 changed, 3 unchanged")
     )
 
     bad_file = DATA / "fiches_bad_rows.csv"
