@@ -214,15 +214,17 @@ def _import_file(
 ) -> int:
     path: Path = args.file
     source = str(path)
-    if args.delimiter is not None and len(args.delimiter) != 1:
-        _err(f"--delimiter must be exactly one character (got {args.delimiter[:10]!r})")
+    # A tab is hard to type in a shell: the word and the escape mean it too.
+    delimiter = "\t" if args.delimiter in ("tab", "\\t") else args.delimiter
+    if delimiter is not None and len(delimiter) != 1:
+        _err(f"--delimiter must be exactly one character, or 'tab' (got {args.delimiter[:10]!r})")
         return ExitCode.INVALID_INPUT
     by = _recorded_by(args)
     if by is None:
         return ExitCode.INVALID_INPUT
     origin = ChangeOrigin(action=ChangeAction.IMPORT, recorded_by=by, source=path.name)
     try:
-        parsed = parse(path, delimiter=args.delimiter, source=source)
+        parsed = parse(path, delimiter=delimiter, source=source)
         outcome = _run(
             settings, lambda conn: apply_edits(conn, parsed, origin, dry_run=args.dry_run)
         )
@@ -472,7 +474,8 @@ def _file_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "--delimiter",
         default=None,
-        help="field separator (default: found from the header; Excel in Belgium writes ';')",
+        help="field separator: one character or 'tab' (default: found from the header; Excel "
+        "in Belgium writes ';')",
     )
     _change_options(parser)
 

@@ -186,7 +186,7 @@ def _delimiter_hint(spec: EntitySpec, header_text: str, chosen: _Delimiter) -> s
             DelimiterOrigin.SEP_LINE: f"the first line says sep={chosen.char}; fix it or pass",
             DelimiterOrigin.DETECTED: "pass",
         }[chosen.origin]
-        arg = r"$'\t'" if better.delimiter == "\t" else f"'{better.delimiter}'"
+        arg = "tab" if better.delimiter == "\t" else f"'{better.delimiter}'"
         return (
             f"the file looks separated by {delimiters.shown(better.delimiter)}, not {used} "
             f"({better.known} known columns that way); {why} --delimiter {arg}"

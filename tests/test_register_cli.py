@@ -163,10 +163,14 @@ async def test_live_trajectory_refusal_is_a_conflict(database_url: str, tmp_path
 
 async def test_wrong_delimiter_exit_code_and_hint(database_url: str, tmp_path: Path) -> None:
     path = tmp_path / "fiches.csv"
-    path.write_bytes(csv_bytes(ENGLISH, [fiche_row("x", name="X")], delimiter="\t"))
+    path.write_bytes(
+        csv_bytes(ENGLISH, [fiche_row("x", name="X", kind="shared-service")], delimiter="\t")
+    )
     result = await register(database_url, "import", path, "--delimiter", ";")
     assert result.code == ExitCode.INVALID_INPUT, result
-    assert "--delimiter $'\\t'" in result.err[0]
+    assert result.err[0].endswith("pass --delimiter tab"), result
+    with_tab = await register(database_url, "import", path, "--delimiter", "tab", "--dry-run")
+    assert with_tab.code == ExitCode.OK, with_tab
 
 
 async def test_authority_commands(database_url: str, tmp_path: Path) -> None:
