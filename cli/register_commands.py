@@ -182,7 +182,13 @@ def _recorded_by(args: argparse.Namespace) -> str | None:
 
 
 def _print_outcome(
-    outcome: Outcome, label: str, verb: str, args: argparse.Namespace, *, in_file: bool = False
+    outcome: Outcome,
+    label: str,
+    verb: str,
+    args: argparse.Namespace,
+    *,
+    in_file: bool = False,
+    undoable: bool = True,
 ) -> None:
     """The rows (new, changed field from -> to, unchanged, removed) and a summary line; for a
     recorded change, its id and how to undo it."""
@@ -198,10 +204,13 @@ def _print_outcome(
         print(f"{label}: dry run: {counts_text(outcome)}; nothing was written")
         return
     print(f"{label}: {verb} {counts_text(outcome)}")
-    print(
-        f"recorded as change {outcome.change_id}; undo it with "
-        f"`starter.py register undo {outcome.change_id}`"
-    )
+    if undoable:
+        print(
+            f"recorded as change {outcome.change_id}; undo it with "
+            f"`starter.py register undo {outcome.change_id}`"
+        )
+    else:  # an undo is not undone in turn (register/undo.py)
+        print(f"recorded as change {outcome.change_id}")
 
 
 # --- import ----------------------------------------------------------------------------------
@@ -386,7 +395,7 @@ def _cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
         outcome = _run(settings, lambda conn: undo_change(conn, args.id, by, dry_run=args.dry_run))
     except ChangeRefused as exc:
         return _refused(exc, f"register undo {args.id}", _CHANGED, options=True)
-    _print_outcome(outcome, f"register undo {args.id}", _CHANGED, args)
+    _print_outcome(outcome, f"register undo {args.id}", _CHANGED, args, undoable=False)
     return ExitCode.OK
 
 

@@ -191,7 +191,7 @@ async def lock_register(conn: DbConnection) -> None:
 
 def _columns(spec: EntitySpec) -> tuple[str, ...]:
     # Field names come from the spec, never from a file, so they can be spliced into SQL.
-    return tuple(name for name in spec.fields if name not in spec.list_fields)
+    return tuple(name for name in spec.image_fields if name not in spec.list_fields)
 
 
 async def fetch_images(
@@ -230,6 +230,13 @@ async def write_rows(conn: DbConnection, spec: EntitySpec, rows: Sequence[RowPla
             continue
         columns = _columns(spec)
         if row.before is None:
+            # A stored-only field left empty takes the table's default (a new fiche: active);
+            # an undone removal gives it back.
+            columns = tuple(
+                name
+                for name in columns
+                if name not in spec.stored_only or row.after.get(name) is not None
+            )
             await conn.execute(
                 f"INSERT INTO {table} ({', '.join(columns)}) "
                 f"VALUES ({', '.join(f'${i}' for i in range(1, len(columns) + 1))})",

@@ -41,6 +41,13 @@ class EntitySpec:
     date_fields: frozenset[str] = frozenset()
     bool_fields: frozenset[str] = frozenset()
     list_fields: frozenset[str] = frozenset()
+    # Stored fields that people do not supply (the trajectories maintain them) but that a
+    # removal records and its undo puts back, so the row returns as it was.
+    stored_only: tuple[str, ...] = ()
+
+    @property
+    def image_fields(self) -> tuple[str, ...]:
+        return (*self.fields, *self.stored_only)
 
     def adapter(self, name: str) -> TypeAdapter[Any]:
         """Validates one field's value as the model would, without the rest of the row."""
@@ -49,8 +56,9 @@ class EntitySpec:
     def validated(self, image: Image) -> Image:
         """The image as the model accepts it (stripped text, checked ranges), or
         pydantic.ValidationError located at the failing field."""
-        model = self.model.model_validate(image)
-        return {name: _plain(name, getattr(model, name)) for name in self.fields}
+        model = self.model.model_validate({name: image[name] for name in self.fields})
+        validated = {name: _plain(name, getattr(model, name)) for name in self.fields}
+        return validated | {name: image.get(name) for name in self.stored_only}
 
     def to_json(self, name: str, value: FieldValue | None) -> Any:
         if isinstance(value, date):
@@ -92,8 +100,9 @@ COOPERATIONS = EntitySpec(
     required=frozenset({"id", "name", "kind"}),
     guarded_by_trajectory=frozenset({"kind", MEMBERS}),
     model=CooperationFiche,
-    date_fields=frozenset({"founding_date"}),
+    date_fields=frozenset({"founding_date", "integrated_on"}),
     list_fields=frozenset({MEMBERS}),
+    stored_only=("status", "integrated_on"),
 )
 
 # A new authority states membership and votes: silently defaulting them would weigh a

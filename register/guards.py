@@ -74,7 +74,7 @@ async def removal_conflicts(
                     source,
                     row.line,
                     None,
-                    f"{spec.noun} {row.id!r} cannot be removed: it is referred to by "
+                    f"{spec.noun} {row.id!r} cannot be removed, it is still referred to: "
                     + "; ".join(str(reference) for reference in references),
                     ProblemKind.CONFLICT,
                 )

@@ -46,7 +46,7 @@ class ParsedEdits:
 
 
 def empty_image(spec: EntitySpec) -> Image:
-    return {name: (() if name in spec.list_fields else None) for name in spec.fields}
+    return {name: (() if name in spec.list_fields else None) for name in spec.image_fields}
 
 
 def plan_rows(

@@ -709,6 +709,17 @@ async def test_a_fiche_is_removed_with_its_members_and_comes_back_on_undo(
     assert await register_values(conn) == before
 
 
+async def test_removing_an_integrated_fiche_and_undoing_keeps_its_status(conn: Conn) -> None:
+    before = await register_values(conn)
+    wijk = await get_cooperation(conn, "wijk-werken")
+    assert wijk is not None and wijk.status == "integrated" and len(wijk.members) == 16
+    removal = await remove(conn, COOPERATIONS, "wijk-werken", removal_by_an("wijk-werken"))
+    assert removal.change_id is not None
+    assert await register_values(conn) != before
+    await undo_change(conn, removal.change_id, "jan")
+    assert await register_values(conn) == before  # status and integration date included
+
+
 async def test_a_fiche_with_a_trajectory_cannot_be_removed(conn: Conn) -> None:
     trajectory = await start_live_trajectory(
         conn, "projectvereniging-bie", phase="integrated", finished=True
@@ -720,7 +731,7 @@ async def test_a_fiche_with_a_trajectory_cannot_be_removed(conn: Conn) -> None:
         )
     assert str(caught.value) == (
         "register remove projectvereniging-bie: fiche 'projectvereniging-bie' cannot be "
-        f"removed: it is referred to by trajectories {trajectory}"
+        f"removed, it is still referred to: trajectories {trajectory}"
     )
     with pytest.raises(ChangeRefused) as missing:
         await remove(conn, COOPERATIONS, "atlantis", removal_by_an("atlantis"))

@@ -120,6 +120,7 @@ async def test_dry_run_import_changes_and_undo(database_url: str, tmp_path: Path
     undone = await register(database_url, "undo", "1")  # recorded as the login name
     assert undone.code == ExitCode.OK, undone
     assert "nieuw: removed" in undone.out
+    assert undone.out[-1] == "recorded as change 2"
     after = await register(database_url, "changes", "--json")
     undo_change, _ = json.loads(after.stdout)
     assert (undo_change["undoes"], undo_change["recorded_by"]) == (1, "an.peeters")
