@@ -67,6 +67,11 @@ examples:
   starter.py register undo 12
 """
 
+
+def _column_lines(entity: Entity) -> str:
+    return "\n".join(f"  {name}" for name in known_names(entity))
+
+
 _FILE_RULES = f"""\
 The delimiter (',' ';' or tab) and a UTF-8 byte-order mark are found by themselves;
 --delimiter overrides. Column names in English or Dutch, any case, accents optional.
@@ -78,10 +83,9 @@ FILE:LINE: column COLUMN: message. The import is recorded: `register changes` li
 """
 
 _IMPORT_EPILOG = f"""\
-Columns (all required, any order; Dutch names in brackets):
-  {", ".join(FICHE_FIELDS)}
-and optionally members: authority ids separated by ';' (replaces the stored members).
-Dutch names: {"; ".join(known_names(Entity.COOPERATION))}
+Columns, any order, every one required except members; the Dutch names work as well:
+{_column_lines(Entity.COOPERATION)}
+members: authority ids separated by ';' (they replace the stored members; '-' for none).
 The kind and members of a cooperation in a live trajectory cannot change.
 {_FILE_RULES}
 examples:
@@ -91,8 +95,8 @@ examples:
 """
 
 _AUTHORITY_IMPORT_EPILOG = f"""\
-Columns (all required, any order): {", ".join(AUTHORITIES.fields)}
-Dutch names: {"; ".join(known_names(Entity.AUTHORITY))}
+Columns, any order, every one required; the Dutch names work as well:
+{_column_lines(Entity.AUTHORITY)}
 is_midwest_member: ja/nee (yes/no, WAAR/ONWAAR); votes: weight at the general assembly.
 {_FILE_RULES}
 example:

@@ -53,7 +53,7 @@ def row_plan(id_: str, line: int | None, before: Image | None, after: Image | No
     changes = tuple(
         FieldChange(field=name, old=old.get(name), new=new.get(name))
         for name in fields
-        if _empty_as_none(old.get(name)) != _empty_as_none(new.get(name))
+        if not same_value(old.get(name), new.get(name))
     )
     if before is None:
         status = RowStatus.NEW
@@ -64,9 +64,9 @@ def row_plan(id_: str, line: int | None, before: Image | None, after: Image | No
     return RowPlan(id=id_, line=line, status=status, changes=changes, before=before, after=after)
 
 
-def _empty_as_none(value: FieldValue | None) -> FieldValue | None:
-    # No members and no member list are the same thing to record.
-    return None if value == () else value
+def same_value(a: FieldValue | None, b: FieldValue | None) -> bool:
+    # No members and no member list are the same thing to record and to compare.
+    return (None if a == () else a) == (None if b == () else b)
 
 
 class ChangeAction(StrEnum):

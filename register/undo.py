@@ -27,6 +27,7 @@ from register.models import (
     RowPlan,
     RowStatus,
     row_plan,
+    same_value,
 )
 from register.planner import ParsedEdits, empty_image
 from register.problems import ChangeRefused, Problem, ProblemKind
@@ -109,7 +110,7 @@ def _drift(spec: EntitySpec, recorded: RecordedRow, now: Image | None) -> str | 
     if now is None:
         return f"{what} was removed since"
     for change in recorded.changes:
-        if not _same(now.get(change.field), change.new):
+        if not same_value(now.get(change.field), change.new):
             return (
                 f"{what}: {change.field} is now {_shown(now.get(change.field))}, not "
                 f"{_shown(change.new)} as the change left it (edited outside the recorded "
@@ -139,11 +140,6 @@ def _restored_members(rows: list[RowPlan]) -> list[tuple[int | None, str]]:
         assert isinstance(members, tuple)
         refs.extend((None, member) for member in members)
     return refs
-
-
-def _same(a: FieldValue | None, b: FieldValue | None) -> bool:
-    # No members and no member list are recorded alike.
-    return (None if a == () else a) == (None if b == () else b)
 
 
 def _shown(value: FieldValue | None) -> str:
