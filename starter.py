@@ -56,8 +56,7 @@ examples:
   starter.py register list
   starter.py register import fiches.csv
   starter.py register show wijk-werken --help
-
-  starter.py --wait 5 status projectvereniging-bie
+  starter.py --wait 5 status projectvereniging-bie   # give up on a worker's answer after 5 s
 
 exit codes: 0 ok, 1 unexpected error, 2 usage, 3 invalid input, 4 not found, 5 refused,
 6 Temporal, PostgreSQL or worker unavailable, 7 conflict, 8 trajectory stuck (its workflow

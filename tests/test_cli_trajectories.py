@@ -593,8 +593,10 @@ async def test_servers_down(cli: Cli) -> None:
 
 
 async def test_no_worker_is_said_not_waited_for(dev_env: WorkflowEnvironment) -> None:
-    """Without a worker the server holds a query or update until it times out; the commands
-    give up after a bound and say what to start (in-process, with a short bound)."""
+    """Without a worker the server would hold a query or update until it times out; with
+    none polling the task queue the commands say so at once, what to start, and that the
+    message was not delivered (in-process, with a short bound; tests/test_cli_failures.py
+    has a worker that stopped, for which they wait the bound)."""
     request = make_request(
         start=TODAY, cooperation=(f"cli-noworker-{uuid.uuid4().hex[:8]}", "Zonder worker")
     )
@@ -605,7 +607,7 @@ async def test_no_worker_is_said_not_waited_for(dev_env: WorkflowEnvironment) ->
         with pytest.raises(NoWorker, match=f"no worker is running on task queue '{queue}'"):
             await trajectory_status(dev_env.client, handle.id, short)
         abort = AbortRequest(reason="test", aborted_by="test")
-        with pytest.raises(NoWorker, match="may still be applied once a worker runs"):
+        with pytest.raises(NoWorker, match="the message was not delivered"):
             await send_update(dev_env.client, handle.id, "abort", abort, within=short)
     finally:
         await handle.terminate("test finished")

@@ -999,7 +999,9 @@ def board(scene: Scene, **fields: Any) -> dict[str, Any]:
     )
 
 
-DECODING = "Failed decoding arguments"
+# A payload that fails validation: the data converter's non-retryable InvalidMessage
+# (temporal_connection.py), one line per problem.
+DECODING = "InvalidMessage: invalid"
 
 # Sent in this order to one trajectory whose board decision (board-principle) is open.
 UPDATE_CASES = [
@@ -1007,13 +1009,13 @@ UPDATE_CASES = [
         "decide-payload-is-a-string",
         "decide",
         lambda s: "approve",
-        Refused((DECODING, "validation error for DecisionInput", "Input should be an object")),
+        Refused((DECODING, "invalid DecisionInput payload", "Input should be an object")),
     ),
     UpdateCase(
         "decide-payload-is-a-list",
         "decide",
         lambda s: [board(s)],
-        Refused((DECODING, "validation error for DecisionInput", "Input should be an object")),
+        Refused((DECODING, "invalid DecisionInput payload", "Input should be an object")),
     ),
     UpdateCase(
         "decide-missing-fields",
