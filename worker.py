@@ -21,11 +21,13 @@ from temporal_connection import TemporalUnavailable, connect
 from workflows.registry import WORKFLOWS
 
 # No workflow cache, so no sticky queues: every workflow task replays the run's history on
-# whichever worker takes it. A cached run can take in events during a query while a workflow
-# task waits on a dead worker's sticky queue; the task that follows then carries commands in
-# an order a replay of the history does not produce, and the run stalls on a nondeterminism
-# error (tests/durability/test_random_worker_kills.py; docs/architecture.md, "Workers").
-# Trajectories have few workflow tasks a day, so replaying each costs nothing that matters.
+# whichever worker takes it. With a cache, a worker answering a query for a run whose task
+# waits on a dead worker's sticky queue takes in that task's events early, and the task it
+# then runs carries commands in an order a replay does not produce (sdk_reports/, claim 2).
+# Without a cache, two workflow tasks in a row that leave no commands are batched otherwise
+# by the worker than by a replay (claim 1); the workflow never leaves such a task for a
+# message (refusals are accepted updates that fail; repeats are recorded), see
+# docs/architecture.md, "Concurrent messages". The cost: a replay per task (docs/performance.md).
 WORKFLOW_CACHE_SIZE = 0
 
 

@@ -159,6 +159,7 @@ _PHRASES: dict[str, _Phrase] = {
     "trajectory-integrated": lambda e, c: f"{c.cooperation_name} is ingekanteld in DVV Midwest.",
     "phase-changed": _phase,
     "message-rejected": lambda e, c: "Een ongeldig of niet-toegelaten bericht werd geweigerd.",
+    "message-repeated": lambda e, c: "Een reeds verwerkt bericht werd opnieuw ontvangen.",
 }
 
 _FALLBACKS: dict[str, str] = {

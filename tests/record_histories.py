@@ -52,6 +52,7 @@ from stack.ports import free_port
 from stack.postgres import EmbeddedPostgres
 from temporal_connection import data_converter, register_search_attributes
 from tests.support.trajectories import (
+    decision,
     make_request,
     participant,
     play_everyone,
@@ -215,6 +216,23 @@ async def late_effective_date(env: WorkflowEnvironment, queue: str) -> Handle:
     return handle
 
 
+async def repeated_messages(env: WorkflowEnvironment, queue: str) -> Handle:
+    """The same decision signalled twice and the same task completion twice: each repeat is
+    recorded as `message-repeated` and changes nothing; then integration."""
+    request = make_request(CooperationKind.INFORMAL_OVERLEG, start=await _today(env))
+    handle = await _start(env, queue, request)
+    status = await play_everyone(
+        handle, via_signals(handle), env=env, until=lambda s: bool(s.pending_authorities)
+    )
+    send = via_signals(handle)
+    authority = status.pending_authorities[0]
+    for _ in range(2):
+        await send("decide", decision(authority, status.today))
+    await wait_for(handle, lambda s: any(e.kind == "message-repeated" for e in s.timeline), env=env)
+    await play_everyone(handle, via_signals(handle), env=env)
+    return handle
+
+
 async def rejected_messages(env: WorkflowEnvironment, queue: str) -> Handle:
     """Bad signals of every kind while the council round is open, each recorded as
     `message-rejected`; then integration."""
@@ -268,6 +286,7 @@ SCENARIOS: dict[str, Scenario] = {
     "member-joins": member_joins,
     "late-effective-date": late_effective_date,
     "rejected-messages": rejected_messages,
+    "repeated-messages": repeated_messages,
 }
 
 

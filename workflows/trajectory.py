@@ -52,9 +52,6 @@ with workflow.unsafe.imports_passed_through():
 PERSIST_JOURNAL = "persist_journal"
 # workflow.patched id: the calendar moves with recorded facts, not with workflow.now().
 CALENDAR_FROM_HISTORY = "calendar-from-history"
-# workflow.patched id: the journal is persisted by a local activity, inside the workflow task
-# that wrote it (see "Concurrent messages" in docs/architecture.md).
-JOURNAL_IN_WORKFLOW_TASK = "journal-in-workflow-task"
 PERFORM_ACTION = "perform_action"
 JOURNAL_BATCH_SIZE = 50
 COORDINATOR = "coordinator"
@@ -78,6 +75,8 @@ _SHORTEST_TIMER = timedelta(milliseconds=1)
 _STAMP_LEAD = timedelta(minutes=5)
 
 
+# workflow.patched id: a signal that repeats what was recorded is itself recorded.
+REPEATS_RECORDED = "repeats-recorded"
 # The failure type a refused message carries to its sender (operations/messages.py reads its
 # message; clients may match on the type).
 REFUSED = "MessageRejected"
@@ -125,7 +124,6 @@ class InkantelingTrajectory:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._published: dict[str, Any] = {}
         self._notified: set[str] = set()  # reminder/escalation tags already sent (exactly once)
-        self._journal_local: bool | None = None  # JOURNAL_IN_WORKFLOW_TASK, once asked
 
     # --- the trajectory's calendar ----------------------------------------------------------
 
@@ -163,16 +161,6 @@ class InkantelingTrajectory:
     def _observe_wall(self, wall: datetime | None) -> None:
         if wall is not None and self._calendar_from_history:
             self._observe(self._on_calendar(wall))
-
-    def _today_for(self, sent_at: datetime | None) -> date:
-        """The calendar date a message sent at `sent_at` is handled on (for validators: what
-        the handler will see after observing the stamp)."""
-        if not self._calendar_from_history:
-            return self._today()
-        moment = self._clock
-        if sent_at is not None:
-            moment = max(moment, self._on_calendar(sent_at))
-        return moment.date()
 
     def _check_stamp(self, sent_at: datetime | None) -> None:
         """Validators only (they never run on replay, so they may read the clock): a stamp
@@ -617,35 +605,16 @@ class InkantelingTrajectory:
             batch = tuple(self._journal[self._flushed : self._flushed + JOURNAL_BATCH_SIZE])
             payload = JournalBatch(trajectory=self._ref, records=batch, snapshot=self._snapshot())
             try:
-                if self._journal_in_workflow_task():
-                    # A local activity completes inside the workflow task that wrote the
-                    # records: no result event lands between workflow tasks, where a worker
-                    # replaying a live run (no cache, or after a crash) would merge it into
-                    # the next task after that task's updates, an order a replay of the
-                    # history does not produce (sdk_reports/README.md).
-                    await workflow.execute_local_activity(
-                        PERSIST_JOURNAL,
-                        payload,
-                        start_to_close_timeout=_ACTIVITY_TIMEOUT,
-                        retry_policy=_DB_RETRY,
-                    )
-                else:
-                    await workflow.execute_activity(
-                        PERSIST_JOURNAL,
-                        payload,
-                        start_to_close_timeout=_ACTIVITY_TIMEOUT,
-                        retry_policy=_DB_RETRY,
-                    )
+                await workflow.execute_activity(
+                    PERSIST_JOURNAL,
+                    payload,
+                    start_to_close_timeout=_ACTIVITY_TIMEOUT,
+                    retry_policy=_DB_RETRY,
+                )
             except ActivityError:  # pragma: no cover - retries are unlimited
                 workflow.logger.exception("persisting the journal failed; retrying")
                 continue
             self._flushed += len(batch)
-
-    def _journal_in_workflow_task(self) -> bool:
-        # Asked once, at the first flush; runs started before the patch keep their activity.
-        if self._journal_local is None:
-            self._journal_local = workflow.patched(JOURNAL_IN_WORKFLOW_TASK)
-        return self._journal_local
 
     def _snapshot(self) -> Snapshot:
         today = self._today()
@@ -855,7 +824,12 @@ class InkantelingTrajectory:
         self._changed()
         return Ack(message="abort accepted; compensating steps run now")
 
-    # Updates: the validator runs the same checks without changing anything.
+    # Updates. A validator refuses only a stamp from a clock running ahead (it alone may read
+    # the clock). Everything else is decided by the handler, on the recorded state: a refusal
+    # is an accepted update that fails with the reason and changes nothing. A refusal in a
+    # validator would leave a workflow task without commands, and two such tasks in a row
+    # are batched differently by a worker replaying the live run than by a replay of its
+    # history (sdk_reports/README.md, claim 1); an accepted update always leaves commands.
 
     @workflow.update(name="decide")
     def decide(self, d: DecisionInput) -> Ack:
@@ -864,11 +838,7 @@ class InkantelingTrajectory:
 
     @decide.validator
     def _validate_decide(self, d: DecisionInput) -> None:
-        _answered(self._checks_decide, d)
-
-    def _checks_decide(self, d: DecisionInput) -> None:
-        self._check_stamp(d.sent_at)
-        self._state.check_decision(d, self._today_for(d.sent_at))
+        _answered(self._check_stamp, d.sent_at)
 
     @workflow.update(name="complete_task")
     def complete_task(self, c: TaskCompletion) -> Ack:
@@ -877,11 +847,7 @@ class InkantelingTrajectory:
 
     @complete_task.validator
     def _validate_complete_task(self, c: TaskCompletion) -> None:
-        _answered(self._checks_complete_task, c)
-
-    def _checks_complete_task(self, c: TaskCompletion) -> None:
-        self._check_stamp(c.sent_at)
-        self._state.check_task(c)
+        _answered(self._check_stamp, c.sent_at)
 
     @workflow.update(name="amend")
     def amend(self, a: Amendment) -> Ack:
@@ -890,11 +856,7 @@ class InkantelingTrajectory:
 
     @amend.validator
     def _validate_amend(self, a: Amendment) -> None:
-        _answered(self._checks_amend, a)
-
-    def _checks_amend(self, a: Amendment) -> None:
-        self._check_stamp(a.sent_at)
-        self._state.check_amendment(a, self._today_for(a.sent_at))
+        _answered(self._check_stamp, a.sent_at)
 
     @workflow.update(name="join")
     def join(self, j: JoinRequest) -> Ack:
@@ -903,11 +865,7 @@ class InkantelingTrajectory:
 
     @join.validator
     def _validate_join(self, j: JoinRequest) -> None:
-        _answered(self._checks_join, j)
-
-    def _checks_join(self, j: JoinRequest) -> None:
-        self._check_stamp(j.sent_at)
-        self._state.check_join(j)
+        _answered(self._check_stamp, j.sent_at)
 
     @workflow.update(name="set_effective_date")
     def set_effective_date(self, c: EffectiveDateChange) -> Ack:
@@ -916,11 +874,7 @@ class InkantelingTrajectory:
 
     @set_effective_date.validator
     def _validate_set_effective_date(self, c: EffectiveDateChange) -> None:
-        _answered(self._checks_set_effective_date, c)
-
-    def _checks_set_effective_date(self, c: EffectiveDateChange) -> None:
-        self._check_stamp(c.sent_at)
-        self._state.check_effective_date(c, self._today_for(c.sent_at))
+        _answered(self._check_stamp, c.sent_at)
 
     @workflow.update(name="abort")
     def abort(self, r: AbortRequest) -> Ack:
@@ -929,11 +883,7 @@ class InkantelingTrajectory:
 
     @abort.validator
     def _validate_abort(self, r: AbortRequest) -> None:
-        _answered(self._checks_abort, r)
-
-    def _checks_abort(self, r: AbortRequest) -> None:
-        self._check_stamp(r.sent_at)
-        self._state.check_abort()
+        _answered(self._check_stamp, r.sent_at)
 
     # Signals: plain JSON, validated here; a bad one is recorded as rejected, never fatal.
 
@@ -948,11 +898,18 @@ class InkantelingTrajectory:
             return
         try:
             message = model.model_validate(payloads[0])
-            apply(message)
+            ack = apply(message)
         except ValidationError as exc:
             self._reject_signal(name, "; ".join(_short_errors(exc)))
         except MessageRejected as exc:
             self._reject_signal(name, str(exc))
+        else:
+            # A repeat changes nothing, but is recorded: a signal that left no record would
+            # leave a workflow task without commands, and two of those in a row around an
+            # activity are replayed differently by a worker without a cache than by a replay
+            # of the history (sdk_reports/README.md, claim 1).
+            if ack.no_op and workflow.patched(REPEATS_RECORDED):
+                self._record("message-repeated", f"{name} signal repeated: {ack.message}"[:1000])
 
     def _reject_signal(self, name: str, reason: str) -> None:
         self._state.rejected_messages += 1
