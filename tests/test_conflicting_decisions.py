@@ -12,6 +12,9 @@ settings (worker.py), and every history is replayed at the end.
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -41,6 +44,8 @@ from tests.support.trajectories import (
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # Three trajectories race at once: 3 x 17 pairs, across rounds.
 PAIRS_PER_TRAJECTORY = 17
@@ -168,3 +173,76 @@ async def test_opposite_decisions_at_once_record_one_and_refuse_the_other(
                     assert _only_waiting(status), status.phase
         finally:
             await conn.close()
+
+
+async def test_two_coordinators_at_the_command_line_get_one_recorded_and_one_refused(
+    dev_env: WorkflowEnvironment, database_url: str
+) -> None:
+    """What a newcomer sees: `starter.py decide T roeselare approve` and `... reject`, run at
+    once in two terminals: one exits 0, the other exits 5 with the reason on one line."""
+    today = (await dev_env.get_current_time()).date()
+    request = make_request(
+        CooperationKind.PROJECTVERENIGING, participants=MUNICIPALITIES, start=today
+    )
+    async with running_worker(dev_env.client, database_url) as queue:
+        handle = await start(dev_env.client, queue, request)
+        status = await wait_for(handle, lambda s: bool(_pending(s)) or bool(_open_tasks(s)))
+        while not any(step == "council-round" for step, _ in _pending(status)):
+            if tasks := _open_tasks(status):
+                message: Any = TaskCompletion(
+                    step_id=tasks[0], evidence="doc://x", completed_by="t"
+                )
+                assert (await send(handle, "complete_task", message)).applied
+            else:
+                step_id, authority = _pending(status)[0]
+                vote = decision(authority, status.today, Vote.APPROVE, step_id=step_id)
+                assert (await send(handle, "decide", vote)).applied
+            before = len(status.timeline)
+            status = await wait_for(
+                handle,
+                lambda s, n=before: (
+                    len(s.timeline) > n  # type: ignore[misc]
+                    and (bool(_pending(s)) or bool(_open_tasks(s)))
+                ),
+            )
+        env = {
+            **os.environ,
+            "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+            "INKANTELING_TASK_QUEUE": queue,
+            "DATABASE_URL": database_url,
+            "INKANTELING_LOG_LEVEL": "error",
+        }
+
+        async def decide(outcome: str) -> tuple[int, str]:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "starter.py",
+                "decide",
+                request.cooperation_id,
+                "roeselare",
+                outcome,
+                "--reference",
+                f"RR-{outcome}",
+                cwd=ROOT,
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            _, err = await asyncio.wait_for(process.communicate(), 120)
+            assert process.returncode is not None
+            return process.returncode, err.decode()
+
+        results = sorted(await asyncio.gather(decide("approve"), decide("reject")))
+        (ok_code, _), (refused_code, refused_err) = results
+        assert (ok_code, refused_code) == (0, 5), results
+        # "already decided 'approve'", or, when the rejection came first and settled the
+        # unanimous round, "has no open decision ... right now".
+        assert "roeselare" in refused_err and "Traceback" not in refused_err
+        assert len(refused_err.strip().splitlines()) == 1, refused_err
+        after = await assert_healthy(handle)
+        recorded = [
+            e
+            for e in after.timeline
+            if e.kind == "decision-recorded" and e.authority_id == "roeselare"
+        ]
+        assert len(recorded) == 1
