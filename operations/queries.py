@@ -71,7 +71,9 @@ def no_worker(workflow_id: str, task_queue: str | None, within: timedelta) -> No
     queue = f" on task queue {task_queue!r}" if task_queue else ""
     return NoWorker(
         f"no answer from {workflow_id} within {within.total_seconds():g} s: no worker is "
-        f"running{queue} (or it just stopped), the trajectory waits for one; {_START_WORKER}"
+        f"running{queue} (or it just stopped), or a worker is held up by other messages to "
+        f"this trajectory at the same moment; if a worker runs, try again in a few seconds, "
+        f"else {_START_WORKER}"
     )
 
 
