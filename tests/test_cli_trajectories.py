@@ -232,6 +232,11 @@ def is_open(step_id: str) -> Callable[[dict[str, Any]], bool]:
     return lambda status: step(status, step_id)["status"] == "open"
 
 
+async def concurrently(*calls: Awaitable[Result]) -> list[Result]:
+    """All at once: for commands that no worker answers (servers or worker down)."""
+    return list(await asyncio.gather(*calls))
+
+
 async def in_turn(*calls: Awaitable[Result]) -> list[Result]:
     """One command after the other. Run at once, queries and updates to one trajectory can
     stall for the workflow-task timeout on a worker without a cache (sdk_reports/README.md,
