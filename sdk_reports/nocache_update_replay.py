@@ -86,6 +86,7 @@ def temporal_cli() -> str:
 @dataclass
 class Options:
     local_flush: bool = False
+    memo_after_flush: bool = False
     flush_seconds: float = 0.01
     watchers: int = 2
 
@@ -130,6 +131,10 @@ class Journal:
                     flush, args=args, start_to_close_timeout=timedelta(seconds=10)
                 )
             self.flushed += count
+            if self.options.memo_after_flush:
+                # A command in every task that takes in a flush's result: no such task is
+                # left without commands.
+                workflow.upsert_memo({"flushed": self.flushed})
 
     async def watcher(self) -> None:
         while True:
@@ -287,6 +292,7 @@ async def one_run(
     workflow_id = f"journal-{index}-{uuid.uuid4().hex[:8]}"
     options = Options(
         local_flush=args.local_flush,
+        memo_after_flush=args.memo_after_flush,
         flush_seconds=0.3 if args.scenario in SEQUENCED else 0.01,
         watchers=args.watchers,
     )
@@ -321,6 +327,7 @@ def describe(args: argparse.Namespace) -> str:
     parts = [
         "default cache" if args.cache else "max_cached_workflows=0",
         "local-activity flush" if args.local_flush else "activity flush",
+        *(["memo upserted after each flush"] if args.memo_after_flush else []),
         f"scenario {args.scenario}",
         f"{args.watchers} watcher(s)",
     ]
@@ -389,6 +396,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="keep the default sticky workflow cache (default: --no-cache, max_cached_workflows=0)",
     )
     parser.add_argument("--local-flush", action="store_true", help="flush with a local activity")
+    parser.add_argument(
+        "--memo-after-flush",
+        action="store_true",
+        help="upsert the memo after each flush, so its task always leaves a command",
+    )
     parser.add_argument("--scenario", choices=SCENARIOS, default="refused")
     parser.add_argument("--watchers", type=int, default=2, choices=[0, 1, 2])
     parser.add_argument(

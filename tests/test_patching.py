@@ -44,7 +44,11 @@ with workflow.unsafe.imports_passed_through():
     from temporal_connection import data_converter
     from tests.record_histories import HISTORY_DIR, load_history, time_skipping_environment
     from tests.support.trajectories import make_request, wait_for
-    from workflows.trajectory import CALENDAR_FROM_HISTORY, InkantelingTrajectory
+    from workflows.trajectory import (
+        CALENDAR_FROM_HISTORY,
+        JOURNAL_SEQ_IN_MEMO,
+        InkantelingTrajectory,
+    )
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -197,7 +201,7 @@ async def test_a_new_run_takes_the_patched_path(patched_history: WorkflowHistory
     ]
     assert {m.marker_name for m in markers} == {"core_patch"}
     patch_ids = {json.loads(m.details["patch-data"].payloads[0].data)["id"] for m in markers}
-    assert patch_ids == {PATCH_ID, CALENDAR_FROM_HISTORY}
+    assert patch_ids == {PATCH_ID, CALENDAR_FROM_HISTORY, JOURNAL_SEQ_IN_MEMO}
     activities = [
         e.activity_task_scheduled_event_attributes.activity_type.name
         for e in patched_history.events

@@ -75,6 +75,9 @@ _SHORTEST_TIMER = timedelta(milliseconds=1)
 _STAMP_LEAD = timedelta(minutes=5)
 
 
+# workflow.patched id: after each journal flush the memo says how far the journal is persisted.
+JOURNAL_SEQ_IN_MEMO = "journal-seq-in-memo"
+JOURNAL_MEMO = "journal_persisted_seq"
 # workflow.patched id: a signal that repeats what was recorded is itself recorded.
 REPEATS_RECORDED = "repeats-recorded"
 # The failure type a refused message carries to its sender (operations/messages.py reads its
@@ -124,6 +127,7 @@ class InkantelingTrajectory:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._published: dict[str, Any] = {}
         self._notified: set[str] = set()  # reminder/escalation tags already sent (exactly once)
+        self._memo_patched: bool | None = None  # JOURNAL_SEQ_IN_MEMO, once asked
 
     # --- the trajectory's calendar ----------------------------------------------------------
 
@@ -615,6 +619,19 @@ class InkantelingTrajectory:
                 workflow.logger.exception("persisting the journal failed; retrying")
                 continue
             self._flushed += len(batch)
+            if self._persisted_in_memo():
+                # Every workflow task that takes in a flush's result leaves a command, so no
+                # two tasks in a row around the journal activity are without commands, whatever
+                # else left one (a refusal before acceptance: a clock running ahead, a payload
+                # that does not decode, an unknown update). Shown with sdk_reports/
+                # nocache_update_replay.py --memo-after-flush. The Web UI shows it as the memo.
+                workflow.upsert_memo({JOURNAL_MEMO: self._flushed})
+
+    def _persisted_in_memo(self) -> bool:
+        # Asked once, at the first flush; runs started before the patch never upsert it.
+        if self._memo_patched is None:
+            self._memo_patched = workflow.patched(JOURNAL_SEQ_IN_MEMO)
+        return self._memo_patched
 
     def _snapshot(self) -> Snapshot:
         today = self._today()
