@@ -29,6 +29,7 @@ from stack.temporal_dev import TemporalDevServer
 from temporal_connection import data_converter, register_search_attributes
 from tests.support.stress import StressPlan, check_all, run_stress, start_trajectories, terminate
 from tests.support.trajectories import running_worker
+from worker import WORKFLOW_CACHE_SIZE
 
 
 def _parse(argv: list[str]) -> StressPlan:
@@ -66,7 +67,7 @@ async def _run(plan: StressPlan, root: Path) -> int:
         client = await Client.connect(temporal.address, data_converter=data_converter())
         await register_search_attributes(client)
         today = date.today()
-        async with running_worker(client, database) as queue:
+        async with running_worker(client, database, cache=WORKFLOW_CACHE_SIZE) as queue:
             handles = await start_trajectories(
                 client, database, queue, plan, today, uuid.uuid4().hex[:6]
             )

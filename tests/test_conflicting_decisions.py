@@ -42,6 +42,7 @@ from tests.support.trajectories import (
     timeline_longer_than,
     wait_for,
 )
+from worker import WORKFLOW_CACHE_SIZE
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -129,7 +130,7 @@ async def test_opposite_decisions_at_once_record_one_and_refuse_the_other(
     dev_env: WorkflowEnvironment, database_url: str
 ) -> None:
     today = (await dev_env.get_current_time()).date()
-    async with running_worker(dev_env.client, database_url) as queue:
+    async with running_worker(dev_env.client, database_url, cache=WORKFLOW_CACHE_SIZE) as queue:
         # Unanimity: every rejection that wins a race opens a new round after the amendment.
         handles = [
             await start(
@@ -184,7 +185,7 @@ async def test_two_coordinators_at_the_command_line_get_one_recorded_and_one_ref
     request = make_request(
         CooperationKind.PROJECTVERENIGING, participants=MUNICIPALITIES, start=today
     )
-    async with running_worker(dev_env.client, database_url) as queue:
+    async with running_worker(dev_env.client, database_url, cache=WORKFLOW_CACHE_SIZE) as queue:
         handle = await start(dev_env.client, queue, request)
         status = await wait_for(handle, lambda s: bool(_pending(s)) or bool(_open_tasks(s)))
         while not any(step == "council-round" for step, _ in _pending(status)):

@@ -18,6 +18,7 @@ from tests.support.stress import (
     terminate,
 )
 from tests.support.trajectories import running_worker
+from worker import WORKFLOW_CACHE_SIZE
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -28,7 +29,7 @@ async def test_random_concurrent_messages_break_nothing(
     dev_env: WorkflowEnvironment, database_url: str
 ) -> None:
     today = (await dev_env.get_current_time()).date()
-    async with running_worker(dev_env.client, database_url) as queue:
+    async with running_worker(dev_env.client, database_url, cache=WORKFLOW_CACHE_SIZE) as queue:
         handles = await start_trajectories(
             dev_env.client, database_url, queue, PLAN, today, uuid.uuid4().hex[:6]
         )

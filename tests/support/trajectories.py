@@ -31,7 +31,6 @@ from schemas.trajectory import (
     TrajectoryRequest,
     TrajectoryStatus,
 )
-from worker import WORKFLOW_CACHE_SIZE
 from workflows.registry import WORKFLOWS
 
 MUNICIPALITIES = (
@@ -101,6 +100,14 @@ def make_request(
     )
 
 
+# Tests of what a trajectory does run their worker with a workflow cache: without one, every
+# workflow task replays the whole history, and those tests took four times as long. Tests of
+# how the product's workers behave (concurrent messages, the stress run) pass the product's own
+# setting, `cache=worker.WORKFLOW_CACHE_SIZE`, and the durability suite runs worker.py itself;
+# the replay tests check every recorded history on the current code.
+TEST_WORKFLOW_CACHE = 1000
+
+
 # Trajectories started through `start` per task queue, so that a failing test does not leave
 # a live trajectory behind that blocks the next test's start for the same cooperation.
 _STARTED: dict[str, list[WorkflowHandle[Any, Any]]] = {}
@@ -116,10 +123,10 @@ async def start(
 
 @asynccontextmanager
 async def running_worker(
-    client: Client, database_url: str, *, cache: int = WORKFLOW_CACHE_SIZE
+    client: Client, database_url: str, *, cache: int = TEST_WORKFLOW_CACHE
 ) -> AsyncIterator[str]:
-    """A worker on a fresh task queue against the given database, with the product's workflow
-    cache (worker.py) unless told otherwise; yields the task queue.
+    """A worker on a fresh task queue against the given database; yields the task queue.
+    `cache=WORKFLOW_CACHE_SIZE` gives it the product's own workflow cache (worker.py).
     On exit, trajectories started with `start` on that queue and still running are
     terminated."""
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
