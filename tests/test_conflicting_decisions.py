@@ -1,12 +1,12 @@
 """Two coordinators record opposite decisions for the same authority at the same moment.
 
 Exactly one of each pair is recorded and the other is refused with its reason; the
-trajectory goes on. Until the journal moved into the workflow task that writes it, a worker
-without a workflow cache broke on such a pair for good: the refused update left a workflow
-task without commands, the result of the journal activity landed in it, and the worker that
-replayed the run for the next task applied that result after the next update, an order the
-history does not hold (sdk_reports/README.md). The workers here run with the product's own
-settings (worker.py), and every history is replayed at the end.
+trajectory goes on. Before, a worker without a workflow cache broke on such a pair for good:
+the refused update left a workflow task without commands, so did the task that took in the
+journal activity's result, and the worker that replayed the run for the next task applied
+that result after the next update, an order the history does not hold (sdk_reports/README.md,
+claim 1; docs/architecture.md, "Concurrent messages"). The workers here run with the
+product's own setting (worker.WORKFLOW_CACHE_SIZE), and every history is replayed at the end.
 """
 
 from __future__ import annotations
