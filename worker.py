@@ -24,10 +24,11 @@ from workflows.registry import WORKFLOWS
 # whichever worker takes it. With a cache, a worker answering a query for a run whose task
 # waits on a dead worker's sticky queue takes in that task's events early, and the task it
 # then runs carries commands in an order a replay does not produce (sdk_reports/, claim 2).
-# Without a cache, two workflow tasks in a row that leave no commands are batched otherwise
-# by the worker than by a replay (claim 1); the workflow never leaves such a task for a
-# message (refusals are accepted updates that fail; repeats are recorded), see
-# docs/architecture.md, "Concurrent messages". The cost: a replay per task (docs/performance.md).
+# Without a cache, two workflow tasks in a row around an activity that leave no commands are
+# batched otherwise by the worker than by a replay (claim 1); the workflow never leaves such a
+# pair (each journal flush upserts the memo; refusals are accepted updates that fail; repeats
+# are recorded), see docs/architecture.md, "Concurrent messages". The cost: a replay per task,
+# and concurrent queries to one run can stall (claim 3; docs/performance.md).
 WORKFLOW_CACHE_SIZE = 0
 
 
