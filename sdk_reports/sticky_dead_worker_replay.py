@@ -246,7 +246,9 @@ async def one_round(env: WorkflowEnvironment, args: argparse.Namespace) -> list[
                     task_timeout=WORKFLOW_TASK_TIMEOUT,
                 )
             )
-        if not await read_until(process.stdout, HELD_MARK, len(handles), 20):
+        # A bound, not a pause: worker A is a fresh interpreter that imports the SDK and
+        # connects first, which on a loaded machine took more than 20 s once.
+        if not await read_until(process.stdout, HELD_MARK, len(handles), 60):
             raise RuntimeError("worker A did not take every run")
         for handle in handles:
             await wait_for_completed_task(handle)
