@@ -30,7 +30,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from stack import binaries, control, pidfile
 from stack.__main__ import main
 from stack.pidfile import StackRecord
-from stack.ports import port_in_use
+from stack.ports import free_ports, port_in_use
 from stack.processes import process_identity
 from workflows import search_attributes
 
@@ -39,18 +39,6 @@ START_WITHIN = 90.0
 STOP_WITHIN = 60.0
 
 pytestmark = pytest.mark.timeout(240)
-
-
-def _free_ports(count: int) -> list[int]:
-    """Distinct ports nothing listens on (all held open together so the kernel cannot repeat)."""
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @dataclass
@@ -134,7 +122,7 @@ class StackEnv:
 
 @pytest.fixture
 def stack_env(tmp_path: Path) -> Iterator[StackEnv]:
-    frontend, ui, pg = _free_ports(3)
+    frontend, ui, pg = free_ports(3)
     env = {
         key: value
         for key, value in os.environ.items()
@@ -328,7 +316,7 @@ def test_a_port_in_use_refuses_to_start(stack_env: StackEnv, which: str) -> None
 
 
 def test_an_unreachable_database_url_refuses_to_start(stack_env: StackEnv) -> None:
-    (closed,) = _free_ports(1)
+    (closed,) = free_ports(1)
     stack_env.env["DATABASE_URL"] = f"postgresql://app:secret@127.0.0.1:{closed}/inkanteling"
     result = stack_env.command("up", "--no-worker")
     assert result.returncode == 1
