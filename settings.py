@@ -37,7 +37,14 @@ class Settings(BaseModel):
     data_dir: Path = Path(".data")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "console", "json"] = "auto"
-    codec_key: str | None = Field(default=None, repr=False)
+    # The payload codec (codec/): its key ring, the codec server's bearer token, port and the
+    # one Web UI origin it answers. Unset files default to the local stack's, under data_dir.
+    codec_key_file: Path | None = None
+    codec_token_file: Path | None = None
+    codec_port: int = Field(default=8234, ge=1, le=65535)
+    codec_allowed_origin: str = Field(
+        default="http://localhost:8233", pattern=r"^https?://[A-Za-z0-9.\-\[\]:]+$"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -54,6 +61,14 @@ class Settings(BaseModel):
     @classmethod
     def _lowercase(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @property
+    def codec_key_path(self) -> Path:
+        return self.codec_key_file or self.data_dir / "codec" / "keyring.json"
+
+    @property
+    def codec_token_path(self) -> Path:
+        return self.codec_token_file or self.data_dir / "codec" / "token"
 
     @property
     def temporal_ui_url(self) -> str:
@@ -73,12 +88,15 @@ ENV_NAMES: dict[str, str] = {
     "data_dir": f"{ENV_PREFIX}DATA_DIR",
     "log_level": f"{ENV_PREFIX}LOG_LEVEL",
     "log_format": f"{ENV_PREFIX}LOG_FORMAT",
-    "codec_key": f"{ENV_PREFIX}CODEC_KEY",
+    "codec_key_file": f"{ENV_PREFIX}CODEC_KEY_FILE",
+    "codec_token_file": f"{ENV_PREFIX}CODEC_TOKEN_FILE",
+    "codec_port": f"{ENV_PREFIX}CODEC_PORT",
+    "codec_allowed_origin": f"{ENV_PREFIX}CODEC_ALLOWED_ORIGIN",
 }
 
 
-# Values never repeated in error messages: a URL may carry a password, a key is a secret.
-_SECRET_FIELDS = frozenset({"database_url", "codec_key"})
+# Values never repeated in error messages: a URL may carry a password.
+_SECRET_FIELDS = frozenset({"database_url"})
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

@@ -18,7 +18,10 @@ VALID = {
     "INKANTELING_DATA_DIR": "/var/lib/inkanteling",
     "INKANTELING_LOG_LEVEL": "WARNING",
     "INKANTELING_LOG_FORMAT": "json",
-    "INKANTELING_CODEC_KEY": "not-a-real-key",
+    "INKANTELING_CODEC_KEY_FILE": "/etc/inkanteling/keyring.json",
+    "INKANTELING_CODEC_TOKEN_FILE": "/etc/inkanteling/codec-token",
+    "INKANTELING_CODEC_PORT": "9443",
+    "INKANTELING_CODEC_ALLOWED_ORIGIN": "https://temporal-ui.example.org",
 }
 
 # One or more unusable values per variable; variables that take any text are listed apart.
@@ -35,8 +38,11 @@ INVALID = [
     ("INKANTELING_PG_PORT", "5432.5"),
     ("INKANTELING_LOG_LEVEL", "loud"),
     ("INKANTELING_LOG_FORMAT", "xml"),
+    ("INKANTELING_CODEC_PORT", "0"),
+    ("INKANTELING_CODEC_ALLOWED_ORIGIN", "*"),
+    ("INKANTELING_CODEC_ALLOWED_ORIGIN", "https://ui.example.org/path"),
 ]
-FREE_FORM = {"INKANTELING_DATA_DIR", "INKANTELING_CODEC_KEY"}
+FREE_FORM = {"INKANTELING_DATA_DIR", "INKANTELING_CODEC_KEY_FILE", "INKANTELING_CODEC_TOKEN_FILE"}
 
 
 def test_every_variable_has_a_test() -> None:
@@ -57,9 +63,20 @@ def test_valid_environment() -> None:
         data_dir=Path("/var/lib/inkanteling"),
         log_level="warning",
         log_format="json",
-        codec_key="not-a-real-key",
+        codec_key_file=Path("/etc/inkanteling/keyring.json"),
+        codec_token_file=Path("/etc/inkanteling/codec-token"),
+        codec_port=9443,
+        codec_allowed_origin="https://temporal-ui.example.org",
     )
     assert settings.temporal_ui_url == "http://temporal.example.org:8080"
+    assert settings.codec_key_path == Path("/etc/inkanteling/keyring.json")
+
+
+def test_the_codec_files_default_to_the_data_folder() -> None:
+    """So a starter in a second terminal finds the ring the local stack created."""
+    settings = load_settings({"INKANTELING_DATA_DIR": "/srv/ink"})
+    assert settings.codec_key_path == Path("/srv/ink/codec/keyring.json")
+    assert settings.codec_token_path == Path("/srv/ink/codec/token")
 
 
 def test_defaults_and_empty_values_mean_unset() -> None:
