@@ -11,7 +11,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 ENV_PREFIX = "INKANTELING_"
 
@@ -45,6 +52,18 @@ class Settings(BaseModel):
     codec_allowed_origin: str = Field(
         default="http://localhost:8233", pattern=r"^https?://[A-Za-z0-9.\-\[\]:]+$"
     )
+    # TLS to the Temporal frontend (docs/operations.md). Any of them set turns TLS on; without
+    # a CA file the system's roots verify the server. Paths only: the files are read at connect.
+    temporal_tls_ca_file: Path | None = None
+    temporal_tls_cert_file: Path | None = None
+    temporal_tls_key_file: Path | None = Field(default=None, validate_default=True)
+    temporal_tls_server_name: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9.\-]{0,252})$"
+    )
+    # The worker's Prometheus endpoint (metrics/): 0 turns it off. Domain gauges are recounted
+    # from Temporal's visibility every metrics_refresh_seconds.
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    metrics_refresh_seconds: float = Field(default=30.0, ge=0.2, le=3600)
 
     @field_validator("database_url")
     @classmethod
@@ -56,6 +75,27 @@ class Settings(BaseModel):
                 "must start with postgresql:// (for example postgresql://user@host:5432/db)"
             )
         return value
+
+    @field_validator("temporal_tls_key_file")
+    @classmethod
+    def _cert_and_key_together(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if (value is None) != (info.data.get("temporal_tls_cert_file") is None):
+            raise ValueError(
+                "TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE go together: set both for a "
+                "client certificate, or neither"
+            )
+        return value
+
+    @property
+    def temporal_tls(self) -> bool:
+        return any(
+            value is not None
+            for value in (
+                self.temporal_tls_ca_file,
+                self.temporal_tls_cert_file,
+                self.temporal_tls_server_name,
+            )
+        )
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -92,6 +132,14 @@ ENV_NAMES: dict[str, str] = {
     "codec_token_file": f"{ENV_PREFIX}CODEC_TOKEN_FILE",
     "codec_port": f"{ENV_PREFIX}CODEC_PORT",
     "codec_allowed_origin": f"{ENV_PREFIX}CODEC_ALLOWED_ORIGIN",
+    # Paths (hence _FILE), never PEM text. TEMPORAL_TLS_SERVER_NAME is also the name the
+    # `temporal` CLI reads for the same thing.
+    "temporal_tls_ca_file": "TEMPORAL_TLS_CA_FILE",
+    "temporal_tls_cert_file": "TEMPORAL_TLS_CERT_FILE",
+    "temporal_tls_key_file": "TEMPORAL_TLS_KEY_FILE",
+    "temporal_tls_server_name": "TEMPORAL_TLS_SERVER_NAME",
+    "metrics_port": f"{ENV_PREFIX}METRICS_PORT",
+    "metrics_refresh_seconds": f"{ENV_PREFIX}METRICS_REFRESH_SECONDS",
 }
 
 

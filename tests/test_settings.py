@@ -22,6 +22,12 @@ VALID = {
     "INKANTELING_CODEC_TOKEN_FILE": "/etc/inkanteling/codec-token",
     "INKANTELING_CODEC_PORT": "9443",
     "INKANTELING_CODEC_ALLOWED_ORIGIN": "https://temporal-ui.example.org",
+    "TEMPORAL_TLS_CA_FILE": "/etc/inkanteling/tls/ca.pem",
+    "TEMPORAL_TLS_CERT_FILE": "/etc/inkanteling/tls/worker.pem",
+    "TEMPORAL_TLS_KEY_FILE": "/etc/inkanteling/tls/worker.key",
+    "TEMPORAL_TLS_SERVER_NAME": "temporal.example.org",
+    "INKANTELING_METRICS_PORT": "9100",
+    "INKANTELING_METRICS_REFRESH_SECONDS": "15",
 }
 
 # One or more unusable values per variable; variables that take any text are listed apart.
@@ -41,8 +47,19 @@ INVALID = [
     ("INKANTELING_CODEC_PORT", "0"),
     ("INKANTELING_CODEC_ALLOWED_ORIGIN", "*"),
     ("INKANTELING_CODEC_ALLOWED_ORIGIN", "https://ui.example.org/path"),
+    ("TEMPORAL_TLS_SERVER_NAME", "temporal example"),
+    ("INKANTELING_METRICS_PORT", "65536"),
+    ("INKANTELING_METRICS_REFRESH_SECONDS", "0"),
 ]
-FREE_FORM = {"INKANTELING_DATA_DIR", "INKANTELING_CODEC_KEY_FILE", "INKANTELING_CODEC_TOKEN_FILE"}
+FREE_FORM = {
+    "INKANTELING_DATA_DIR",
+    "INKANTELING_CODEC_KEY_FILE",
+    "INKANTELING_CODEC_TOKEN_FILE",
+    # Paths; a certificate without its key is tested in tests/test_tls.py.
+    "TEMPORAL_TLS_CA_FILE",
+    "TEMPORAL_TLS_CERT_FILE",
+    "TEMPORAL_TLS_KEY_FILE",
+}
 
 
 def test_every_variable_has_a_test() -> None:
@@ -67,6 +84,12 @@ def test_valid_environment() -> None:
         codec_token_file=Path("/etc/inkanteling/codec-token"),
         codec_port=9443,
         codec_allowed_origin="https://temporal-ui.example.org",
+        temporal_tls_ca_file=Path("/etc/inkanteling/tls/ca.pem"),
+        temporal_tls_cert_file=Path("/etc/inkanteling/tls/worker.pem"),
+        temporal_tls_key_file=Path("/etc/inkanteling/tls/worker.key"),
+        temporal_tls_server_name="temporal.example.org",
+        metrics_port=9100,
+        metrics_refresh_seconds=15.0,
     )
     assert settings.temporal_ui_url == "http://temporal.example.org:8080"
     assert settings.codec_key_path == Path("/etc/inkanteling/keyring.json")
