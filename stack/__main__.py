@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
 
     # Imported after the settings check so that a bad environment fails fast and plainly.
-    from stack import control, preflight
+    from stack import control, preflight, takeover
 
     data_dir = settings.data_dir.resolve()
     if args.command == "status":
@@ -47,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     plan = preflight.make_plan(settings, worker=not args.no_worker, demo=args.demo)
     try:
+        stopped = takeover.stop_leftovers(plan.data_dir)
+        if stopped:
+            names = ", ".join(f"{p.name} pid {p.pid}" for p in stopped)
+            print(f"stack: stopped what an earlier, killed stack left running: {names}", flush=True)
         asyncio.run(preflight.check(plan))
     except preflight.PreflightError as exc:
         print(f"stack: {exc}", file=sys.stderr)

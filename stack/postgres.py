@@ -16,10 +16,14 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stack import lifetime
+
 DEFAULT_DATABASE = "inkanteling"
 SUPERUSER = "postgres"
 # PostgreSQL refuses to run as root; when we are root we run it as this system user.
 SYSTEM_USER = "embedded_postgres"
+# PostgreSQL's fast shutdown: open transactions roll back, the server exits cleanly.
+STOP_SIGNAL = signal.SIGINT
 
 
 class PostgresError(RuntimeError):
@@ -77,11 +81,19 @@ class EmbeddedPostgres:
     pgdata: Path
     port: int
     database: str = DEFAULT_DATABASE
+    # Stop the server when the process that launched it dies, even by SIGKILL (Linux only;
+    # see stack.lifetime). The local stack asks for it; test fixtures do not, since they may
+    # launch servers from threads that end before the server should.
+    end_with_parent: bool = False
     process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process is not None else None
+
+    @property
+    def log_path(self) -> Path:
+        return self.pgdata / "server.log"
 
     @property
     def url(self) -> str:
@@ -125,6 +137,15 @@ class EmbeddedPostgres:
     def start(self, *, timeout: float = 30.0) -> None:
         """Start the server in the foreground of a child process and wait until it accepts."""
         self.init()
+        self.launch()
+        self.wait_ready(timeout=timeout)
+
+    def launch(self) -> None:
+        """Start the server process (after `init`) without waiting for it to accept.
+
+        With `end_with_parent`, call this from the thread that lives as long as the server
+        should: the kernel signals the server when the forking *thread* ends (stack.lifetime).
+        """
         stale = self.pgdata / "postmaster.pid"
         if stale.exists():
             owner = _pid_from_postmaster_file(stale)
@@ -132,8 +153,7 @@ class EmbeddedPostgres:
                 raise PostgresError(
                     f"a PostgreSQL server (pid {owner}) already uses {self.pgdata}; stop it first"
                 )
-        log_path = self.pgdata / "server.log"
-        log = open(log_path, "ab")  # noqa: SIM115 - handed to the child process
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         self.process = subprocess.Popen(
             [
                 str(binary_dir() / "postgres"),
@@ -154,12 +174,19 @@ class EmbeddedPostgres:
             start_new_session=True,  # Ctrl-C in the terminal reaches us, not the server
             user=self._system_user(),
             group=self._system_user(),
+            # The postmaster is this child itself (no pg_ctl in between), and its backends
+            # exit on their own when the postmaster is gone. SIGINT is a fast shutdown.
+            preexec_fn=lifetime.end_with_parent(STOP_SIGNAL) if self.end_with_parent else None,
         )
         log.close()
+
+    def wait_ready(self, *, timeout: float = 30.0) -> None:
+        """Until the launched server accepts connections and has our database; else stop it."""
+        assert self.process is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+                tail = self.log_path.read_text(errors="replace").strip().splitlines()[-5:]
                 raise PostgresError("PostgreSQL exited at start: " + " | ".join(tail))
             if self._accepts_connections():
                 self._ensure_database()
@@ -195,7 +222,7 @@ class EmbeddedPostgres:
         """Fast shutdown (SIGINT): rolls back open transactions and exits cleanly."""
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGINT)
+        self.process.send_signal(STOP_SIGNAL)
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -17,7 +17,7 @@ import asyncpg
 from temporalio.client import Client
 
 from settings import Settings
-from stack import binaries, pidfile, postgres
+from stack import binaries, postgres
 from stack.ports import port_in_use
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,8 +72,11 @@ def redact(url: str) -> str:
 
 
 async def check(plan: Plan) -> None:
-    """Raise PreflightError on the first reason the stack cannot start; start nothing."""
-    _check_not_running(plan)
+    """Raise PreflightError on the first reason the stack cannot start; start nothing.
+
+    Run after stack.takeover.stop_leftovers, which refuses a stack that still runs and stops
+    what a killed one left behind (it holds the ports checked here).
+    """
     _check_binaries(plan)
     _check_scripts(plan)
     _check_ports(plan)
@@ -81,24 +84,6 @@ async def check(plan: Plan) -> None:
         await _check_database(plan.settings.database_url or "")
     if not plan.local_temporal:
         await _check_temporal(plan.settings.temporal_address)
-
-
-def _check_not_running(plan: Plan) -> None:
-    record = pidfile.read(plan.data_dir)
-    if record is None:
-        return
-    if record.supervisor.alive():
-        raise PreflightError(
-            f"a stack already runs from {plan.data_dir} (pid {record.supervisor.pid}); "
-            "stop it with `python -m stack down` or set INKANTELING_DATA_DIR to another folder"
-        )
-    # The supervisor was killed but left children; starting now would forget them.
-    orphans = [f"{p.name} pid {p.pid}" for p in record.processes if p.alive()]
-    if orphans:
-        raise PreflightError(
-            f"processes of an earlier stack from {plan.data_dir} still run ({', '.join(orphans)}); "
-            "stop them with `python -m stack down`"
-        )
 
 
 def _check_binaries(plan: Plan) -> None:

@@ -22,7 +22,7 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
-from stack import binaries
+from stack import binaries, lifetime
 from workflows import search_attributes
 
 # Type names that `--search-attribute KEY=TYPE` accepts (see `temporal server start-dev --help`).
@@ -54,6 +54,9 @@ class TemporalDevServer:
     namespace: str = "default"
     ip: str = "127.0.0.1"
     search_attributes: Sequence[SearchAttributeKey[Any]] = search_attributes.ALL
+    # Stop the server when the process that launched it dies, even by SIGKILL (Linux only;
+    # see stack.lifetime). Launch from the thread that outlives the server when set.
+    end_with_parent: bool = False
     process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -107,6 +110,7 @@ class TemporalDevServer:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=lifetime.end_with_parent(STOP_SIGNAL) if self.end_with_parent else None,
             )
 
     async def wait_ready(self, *, within: float = 30.0) -> None:

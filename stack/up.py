@@ -5,6 +5,12 @@ another host), search attributes, migrations, the worker, optionally the demo. E
 in its own session, so Ctrl-C reaches only this supervisor, which then stops the children one
 by one, newest first, by pid: the demo and worker finish against live servers, and PostgreSQL
 and Temporal shut down cleanly instead of all at once.
+
+A supervisor that dies without that shutdown (SIGKILL) still takes its children along: each
+asked the kernel for its stop signal on the supervisor's death (stack.lifetime, Linux), which
+is why every child is forked from this process's main thread. Whatever is left anyway (on a
+platform without that request, or a child still shutting down) the next `up` stops first, by
+pid file and process identity (stack.takeover).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from log import get_logger
-from stack import pidfile, temporal_dev
+from stack import lifetime, pidfile, temporal_dev
 from stack.pidfile import StackRecord
 from stack.postgres import EmbeddedPostgres, PostgresError
 from stack.preflight import ROOT, Plan, redact
@@ -137,11 +143,16 @@ class Stack:
 
     async def _start_postgres(self) -> None:
         server = EmbeddedPostgres(
-            self.plan.data_dir / "postgres", self.plan.settings.embedded_postgres_port
+            self.plan.data_dir / "postgres",
+            self.plan.settings.embedded_postgres_port,
+            end_with_parent=True,
         )
         try:
-            # Blocking start in a thread, so that Ctrl-C is still noticed meanwhile.
-            await asyncio.to_thread(server.start)
+            # The blocking parts in a thread, so that Ctrl-C is still noticed meanwhile; the
+            # launch itself on this (main) thread, which the server must not outlive.
+            await asyncio.to_thread(server.init)
+            server.launch()
+            await asyncio.to_thread(server.wait_ready)
         except (PostgresError, subprocess.CalledProcessError, OSError) as exc:
             raise StartupError(f"PostgreSQL did not start: {_one_line(exc)}") from None
         finally:
@@ -157,6 +168,7 @@ class Stack:
             port=self.plan.temporal_port,
             ui_port=settings.temporal_ui_port,
             namespace=settings.temporal_namespace,
+            end_with_parent=True,
         )
         server.launch()
         assert server.process is not None
@@ -251,6 +263,7 @@ class Stack:
             env=env,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=lifetime.end_with_parent(signal.SIGTERM),
         )
         log.info(f"{name} launched", pid=process.pid)
         return Child(name, process, signal.SIGTERM, 30.0 if name == "worker" else 10.0, may_finish)

@@ -27,11 +27,11 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from stack import binaries, control, pidfile
+from stack import binaries, control, lifetime, pidfile, takeover
 from stack.__main__ import main
 from stack.pidfile import StackRecord
 from stack.ports import free_ports, port_in_use
-from stack.processes import process_identity
+from stack.processes import ProcessRecord, process_identity
 from workflows import search_attributes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,7 +106,12 @@ class StackEnv:
             if process.poll() is not None:
                 pytest.fail(f"stack exited with {process.returncode}: {self.output(process)}")
             record = pidfile.read(self.data_dir)
-            if record is not None and record.state == "running":
+            # The supervisor's own record: a killed stack's pid file says "running" too.
+            if (
+                record is not None
+                and record.state == "running"
+                and (record.supervisor.pid == process.pid)
+            ):
                 return record
             await asyncio.sleep(0.1)
         pytest.fail(f"stack not running within {START_WITHIN}s: {self.output(process)}")
@@ -280,24 +285,133 @@ async def test_a_dying_server_stops_the_stack_with_a_non_zero_exit(stack_env: St
     assert _all_gone(record) == []
 
 
-async def test_down_stops_the_children_of_a_killed_stack(stack_env: StackEnv) -> None:
-    process = stack_env.start()
+async def _wait_all_gone(record: StackRecord) -> list[str]:
+    """Until no recorded process is alive (bounded); what is still alive at the deadline."""
+    deadline = time.monotonic() + STOP_WITHIN
+    while time.monotonic() < deadline:
+        if not _all_gone(record):
+            return []
+        await asyncio.sleep(0.1)
+    return _all_gone(record)
+
+
+def _sleeper(*, listen_on: int | None = None) -> subprocess.Popen[bytes]:
+    """A process of our own that runs until stopped (optionally holding a port, as a server)."""
+    code = "import time\n"
+    if listen_on is not None:
+        code += (
+            "import socket\nserver = socket.socket()\n"
+            # The port's earlier server leaves connections in TIME_WAIT behind.
+            "server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+            f"server.bind(('127.0.0.1', {listen_on}))\nserver.listen()\n"
+        )
+    code += "print('ready', flush=True)\ntime.sleep(600)\n"
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, start_new_session=True
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == b"ready\n"
+    return process
+
+
+def _dead_supervisor() -> ProcessRecord:
+    """The record of a supervisor that has since died (its identity is gone with it)."""
+    process = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                               stdin=subprocess.PIPE)  # fmt: skip
+    record = ProcessRecord.of("stack", process.pid)
+    process.communicate(timeout=30)
+    return record
+
+
+@pytest.mark.skipif(not lifetime.supported(), reason="the kernel signals children on Linux only")
+async def test_children_end_with_a_killed_supervisor_and_the_next_up_takes_over(
+    stack_env: StackEnv,
+) -> None:
+    process = stack_env.start(worker=True)
     record = await stack_env.wait_running(process)
-    # SIGKILL leaves the servers orphaned; the pid file is all that knows about them.
+    assert [p.name for p in record.processes] == ["postgres", "temporal", "worker"]
+    # SIGKILL runs no shutdown code: only the kernel can tell the children.
     process.kill()
     assert await stack_env.wait_exit(process) == -signal.SIGKILL
-    assert len(_all_gone(record)) == 2
+    assert await _wait_all_gone(record) == []
+    assert [port for port in stack_env.ports if port_in_use(port)] == []
 
     status = stack_env.command("status")
     assert status.returncode == 1
     assert "stale" in status.stdout
-    refused = stack_env.command("up", "--no-worker")
-    assert refused.returncode == 1
-    assert "python -m stack down" in _one_line(refused.stderr)
-    down = await asyncio.to_thread(stack_env.command, "down", timeout=STOP_WITHIN + 30)
-    assert down.returncode == 0, down.stdout + down.stderr
-    assert _all_gone(record) == []
-    assert not pidfile.pid_file(stack_env.data_dir).exists()
+
+    # A leftover the kernel could not have stopped (as where there is no PR_SET_PDEATHSIG):
+    # recorded in the killed stack's pid file and holding the PostgreSQL port, so the next
+    # `up` starts only if it stops that process first.
+    leftover = _sleeper(listen_on=stack_env.pg_port)
+    try:
+        stale = pidfile.read(stack_env.data_dir)
+        assert stale is not None
+        stale.processes.append(ProcessRecord.of("postgres", leftover.pid, signal.SIGTERM, 10.0))
+        pidfile.write(stack_env.data_dir, stale)
+
+        second = stack_env.start()
+        again = await stack_env.wait_running(second)
+        assert again.supervisor.pid == second.pid
+        assert f"postgres pid {leftover.pid}" in stack_env.output(second, "out")
+        assert await asyncio.to_thread(leftover.wait, STOP_WITHIN) == -signal.SIGTERM
+        assert await stack_env.interrupt(second) == 0
+        assert _all_gone(again) == []
+    finally:
+        if leftover.poll() is None:
+            leftover.kill()
+            leftover.wait()
+
+
+def test_takeover_stops_only_processes_whose_identity_it_recorded(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    ours = _sleeper()
+    # A live pid whose recorded identity is another program's: the kernel reused the number.
+    stranger = _sleeper()
+    try:
+        pidfile.write(
+            data_dir,
+            StackRecord(
+                supervisor=_dead_supervisor(),
+                processes=[
+                    ProcessRecord.of("postgres", ours.pid, signal.SIGTERM, 10.0),
+                    ProcessRecord("temporal", stranger.pid, "1 some-other-program"),
+                ],
+            ),
+        )
+        stopped = takeover.stop_leftovers(data_dir)
+        assert [(p.name, p.pid) for p in stopped] == [("postgres", ours.pid)]
+        assert ours.wait(STOP_WITHIN) == -signal.SIGTERM
+        assert stranger.poll() is None
+        assert not pidfile.pid_file(data_dir).exists()
+    finally:
+        for process in (ours, stranger):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def test_takeover_refuses_while_the_supervisor_lives(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    child = _sleeper()
+    try:
+        # This test process plays the supervisor that is still alive.
+        pidfile.write(
+            data_dir,
+            StackRecord(
+                supervisor=ProcessRecord.of("stack", os.getpid()),
+                processes=[ProcessRecord.of("postgres", child.pid, signal.SIGTERM, 10.0)],
+            ),
+        )
+        with pytest.raises(takeover.EarlierStackRuns, match="already runs"):
+            takeover.stop_leftovers(data_dir)
+        assert child.poll() is None
+        assert pidfile.pid_file(data_dir).exists()
+    finally:
+        child.kill()
+        child.wait()
 
 
 @pytest.mark.parametrize("which", ["frontend", "ui", "pg"])
