@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
+from codec.keyring import KeyRingError
 from db.connect import DatabaseUnavailable, database_url
 from db.connect import connect as connect_db
 from db.register import get_cooperation, list_authorities
@@ -252,6 +253,10 @@ def main(argv: list[str] | None = None) -> int:
     except (TemporalUnavailable, DatabaseUnavailable) as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 6
+    except KeyRingError as exc:
+        # No key ring, no start: there is never a plaintext fallback (codec/).
+        print(f"demo: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

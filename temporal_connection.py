@@ -17,12 +17,17 @@ from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
 from temporalio.converter import (
     CompositePayloadConverter,
     DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
     DefaultPayloadConverter,
+    EncodingPayloadConverter,
     JSONPlainPayloadConverter,
 )
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from codec.aes_gcm import AesGcmCodec
+from codec.keyring import KeyRing, load_keyring
+from codec.refused import REFUSED_ENCODING, RefusingCodec, refusal_reason
 from schemas.trajectory import (
     AbortRequest,
     Amendment,
@@ -69,6 +74,51 @@ def invalid_message(model: type[BaseModel], exc: ValidationError) -> Application
     )
 
 
+# The largest message (update or signal input) a trajectory reads. The biggest real one, a join
+# with its participant or an amendment with its texts, is a few KiB. The server refuses a
+# signal over its 2 MB blob limit itself, but it hands an update of any size to the worker,
+# and an accepted update's input goes into the history: over the limit, the server fails that
+# workflow task, and the next, and the trajectory is wedged. So a larger update is refused
+# while its arguments are decoded, before it is accepted.
+MAX_MESSAGE_BYTES = 256 * 1024
+
+# A signal's input the converter refuses (not encrypted, altered, too large) reaches the
+# signal handler as this one-key object, which no message model accepts: the trajectory
+# records the signal as rejected instead of the SDK dropping it unseen.
+REFUSED_SIGNAL_KEY = "payload_refused"
+
+
+def _refusal(type_hint: type | None, reason: str) -> Any:
+    """A message type: the update's rejection. A signal's input (`Any`): the refused object.
+    Anything else (a workflow input, an activity result) is not the sender's to get wrong:
+    raise, so the workflow task fails and is retried instead of the trajectory failing."""
+    if type_hint in MESSAGE_TYPES:
+        assert type_hint is not None
+        raise ApplicationError(
+            f"invalid {type_hint.__name__} payload:\n{reason}",
+            [{"problem": reason}],
+            type=INVALID_MESSAGE,
+            non_retryable=True,
+        )
+    if type_hint is Any:
+        return {REFUSED_SIGNAL_KEY: reason}
+    raise ValueError(f"cannot read a payload: {reason}")
+
+
+class _RefusedPayloadConverter(EncodingPayloadConverter):
+    """Reads the payloads the codec could not decode (codec/refused.py); never writes one."""
+
+    @property
+    def encoding(self) -> str:
+        return REFUSED_ENCODING.decode()
+
+    def to_payload(self, value: Any) -> Payload | None:
+        return None
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
+        return _refusal(type_hint, refusal_reason(payload))
+
+
 class _MessageJSONConverter(PydanticJSONPlainPayloadConverter):
     """pydantic's JSON converter, but a message that fails validation becomes an
     ApplicationError. The SDK passes an ApplicationError raised while decoding an update's
@@ -80,6 +130,14 @@ class _MessageJSONConverter(PydanticJSONPlainPayloadConverter):
     a fix is deployed) instead of failing the trajectory for good."""
 
     def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
+        if (type_hint in MESSAGE_TYPES or type_hint is Any) and len(
+            payload.data
+        ) > MAX_MESSAGE_BYTES:
+            return _refusal(
+                type_hint,
+                f"payload: {len(payload.data)} bytes, more than the {MAX_MESSAGE_BYTES} a "
+                "message may have",
+            )
         try:
             return super().from_payload(payload, type_hint)
         except ValidationError as exc:
@@ -89,28 +147,43 @@ class _MessageJSONConverter(PydanticJSONPlainPayloadConverter):
 
 
 class MessagePayloadConverter(CompositePayloadConverter):
-    """The default converters, with JSON through `_MessageJSONConverter`."""
+    """The default converters, with JSON through `_MessageJSONConverter`, and the refusals."""
 
     def __init__(self) -> None:
         super().__init__(
             *(
                 _MessageJSONConverter() if isinstance(c, JSONPlainPayloadConverter) else c
                 for c in DefaultPayloadConverter.default_encoding_payload_converters
-            )
+            ),
+            _RefusedPayloadConverter(),
         )
 
 
-def data_converter() -> DataConverter:
-    """Pydantic models travel as JSON, so the Web UI and `temporal` CLI can read and send them."""
-    return DataConverter(payload_converter_class=MessagePayloadConverter)
+def data_converter(ring: KeyRing) -> DataConverter:
+    """Pydantic models travel as JSON, encrypted with the ring's key (codec/); the Web UI and
+    the `temporal` CLI read and send them through the codec server. Failure messages and stack
+    traces are moved into an encoded payload, so they are encrypted too."""
+    return DataConverter(
+        payload_converter_class=MessagePayloadConverter,
+        payload_codec=RefusingCodec(AesGcmCodec(ring)),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
-async def connect(settings: Settings) -> Client:
+def codec_keyring(settings: Settings) -> KeyRing:
+    """The ring the settings name; `codec.keyring.KeyRingError` (a clear line) if missing."""
+    return load_keyring(settings.codec_key_path)
+
+
+async def connect(settings: Settings, ring: KeyRing | None = None) -> Client:
+    """A client with the project's data converter; the ring is read from the settings' file
+    unless given (KeyRingError, before any connection, when there is none)."""
+    converter = data_converter(ring or codec_keyring(settings))
     try:
         return await Client.connect(
             settings.temporal_address,
             namespace=settings.temporal_namespace,
-            data_converter=data_converter(),
+            data_converter=converter,
         )
     except RuntimeError as exc:
         raise TemporalUnavailable(

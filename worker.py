@@ -14,6 +14,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.registry import activities_for
+from codec.keyring import KeyRingError
 from db.connect import DatabaseUnavailable, create_pool, database_url
 from log import configure_logging, get_logger
 from settings import Settings, SettingsError, load_settings
@@ -79,6 +80,10 @@ def main() -> int:
     except (TemporalUnavailable, DatabaseUnavailable) as exc:
         print(f"worker: {exc}", file=sys.stderr)
         return 6
+    except KeyRingError as exc:
+        # No key ring, no start: there is never a plaintext fallback (codec/).
+        print(f"worker: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

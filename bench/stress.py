@@ -26,7 +26,8 @@ from db.migrate import apply_migrations
 from stack.ports import free_port
 from stack.postgres import EmbeddedPostgres
 from stack.temporal_dev import TemporalDevServer
-from temporal_connection import data_converter, register_search_attributes
+from temporal_connection import register_search_attributes
+from tests.support.codec import converter_for_tests
 from tests.support.stress import StressPlan, check_all, run_stress, start_trajectories, terminate
 from tests.support.trajectories import running_worker
 from worker import WORKFLOW_CACHE_SIZE
@@ -64,7 +65,7 @@ async def _run(plan: StressPlan, root: Path) -> int:
         await temporal.wait_ready()
         database = postgres.admin_url()
         await apply_migrations(database)
-        client = await Client.connect(temporal.address, data_converter=data_converter())
+        client = await Client.connect(temporal.address, data_converter=converter_for_tests())
         await register_search_attributes(client)
         today = date.today()
         async with running_worker(client, database, cache=WORKFLOW_CACHE_SIZE) as queue:

@@ -27,6 +27,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from cli.exit_codes import ExitCode
+from codec.keyring import KeyRingError
 from db.connect import DatabaseUnavailable, DbConnection, connect, database_url, unavailable
 from operations.messages import Refused
 from operations.queries import (
@@ -268,7 +269,8 @@ def run(
     except TrajectoryStuck as exc:
         err(str(exc))
         return ExitCode.STUCK
-    except (TemporalUnavailable, NoWorker, DatabaseUnavailable) as exc:
+    except (TemporalUnavailable, NoWorker, DatabaseUnavailable, KeyRingError) as exc:
+        # A missing codec key ring says what to start (the local stack creates one) or set.
         err(str(exc))
         return ExitCode.UNAVAILABLE
     except _LostTemporal as exc:

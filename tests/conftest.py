@@ -16,8 +16,13 @@ from db.migrate import apply_migrations
 from stack.binaries import temporal_cli, temporal_test_server
 from stack.ports import free_port
 from stack.postgres import EmbeddedPostgres
-from temporal_connection import data_converter, register_search_attributes
+from temporal_connection import register_search_attributes
+from tests.support.codec import TESTS_KEYRING_FILE, converter_for_tests
 from workflows import search_attributes
+
+# Every process a test starts (starter.py, worker.py, the codec server) encrypts with the
+# test-only ring, as the suite's own clients and workers do (tests/data/codec/README.md).
+os.environ["INKANTELING_CODEC_KEY_FILE"] = str(TESTS_KEYRING_FILE)
 
 
 def _with_database(url: str, database: str) -> str:
@@ -77,7 +82,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     One server per test: awaiting a result makes it skip years ahead, which would leak into
     the next test's calendar."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=data_converter(),
+        data_converter=converter_for_tests(),
         test_server_existing_path=str(temporal_test_server()),
     )
     await register_search_attributes(env.client)
@@ -89,7 +94,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server (updates, visibility, search attributes)."""
     env = await WorkflowEnvironment.start_local(
-        data_converter=data_converter(),
+        data_converter=converter_for_tests(),
         dev_server_existing_path=str(temporal_cli()),
         search_attributes=search_attributes.ALL,
         dev_server_log_level="error",

@@ -3,6 +3,7 @@
     python -m tests.record_histories                   # record every scenario
     python -m tests.record_histories --tag notify-start  # after a workflow change: add files
     python -m tests.record_histories --only abort-compensation --list
+    python -m tests.record_histories --encrypt-existing  # histories recorded in clear: encrypt them
 
 Each scenario runs a real trajectory on the time-skipping test server with a real worker and a
 real PostgreSQL (an embedded server in a temporary folder, fully migrated, one fresh database
@@ -12,6 +13,11 @@ tests/histories/<scenario>.json, or tests/histories/<scenario>--<tag>.json with 
 Existing files are never overwritten unless `--overwrite` is given: a history recorded on
 older workflow code stands for trajectories that are still running on that code, and must keep
 replaying (see docs/changing-workflows.md).
+
+Payloads are encrypted with the committed test-only key ring (tests/data/codec/README.md), as
+every test client and worker encrypts them, and replay through the codec. `--encrypt-existing`
+encrypts, in place, the payloads of files recorded before the codec existed: re-recording them
+would lose the older workflow code they stand for.
 """
 
 from __future__ import annotations
@@ -29,9 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from google.protobuf import json_format
+from temporalio.api.history.v1 import History
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
+from codec.aes_gcm import AesGcmCodec
 from db.migrate import apply_migrations
 from operations.start import start_trajectory
 from schemas.common import CooperationKind, Outcome
@@ -50,7 +59,8 @@ from schemas.trajectory import (
 from stack.binaries import temporal_test_server
 from stack.ports import free_port
 from stack.postgres import EmbeddedPostgres
-from temporal_connection import data_converter, register_search_attributes
+from temporal_connection import register_search_attributes
+from tests.support.codec import converter_for_tests, encrypt_history, keyring_for_tests
 from tests.support.trajectories import (
     decision,
     make_request,
@@ -299,7 +309,7 @@ async def workflow_id_of(history: WorkflowHistory) -> str:
     """The workflow id the history ran under, derived from its input the way the starter
     derives it (the id is not part of the history's events)."""
     started = history.events[0].workflow_execution_started_event_attributes
-    [inp] = await data_converter().decode(started.input.payloads, [TrajectoryInput])
+    [inp] = await converter_for_tests().decode(started.input.payloads, [TrajectoryInput])
     assert isinstance(inp, TrajectoryInput)
     return workflow_id_for(inp.request.cooperation_id)
 
@@ -348,7 +358,7 @@ async def embedded_database() -> AsyncIterator[Callable[[], Awaitable[str]]]:
 @asynccontextmanager
 async def time_skipping_environment() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=data_converter(),
+        data_converter=converter_for_tests(),
         test_server_existing_path=str(temporal_test_server()),
     )
     async with env:
@@ -406,6 +416,20 @@ def record(
     return asyncio.run(main())
 
 
+def encrypt_existing(directory: Path = HISTORY_DIR) -> list[Path]:
+    """Encrypt the clear payloads of every history file in `directory`, in place, with the
+    test-only ring; files without any are left untouched. Returns the files rewritten."""
+    codec = AesGcmCodec(keyring_for_tests())
+    rewritten = []
+    for path in sorted(directory.glob("*.json")):
+        history = History()
+        json_format.Parse(path.read_text(encoding="utf-8"), history)
+        if encrypt_history(history, codec):
+            path.write_text(json_format.MessageToJson(history) + "\n", encoding="utf-8")
+            rewritten.append(path)
+    return rewritten
+
+
 def _tag(value: str) -> str:
     if not value or TAG_SEPARATOR in value or not all(c.isalnum() or c in "-_." for c in value):
         raise argparse.ArgumentTypeError(
@@ -423,7 +447,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tag", type=_tag, help="write <scenario>--<tag>.json (keep the old)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing files")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.add_argument(
+        "--encrypt-existing",
+        action="store_true",
+        help="encrypt the payloads of history files recorded in clear, in place, and exit",
+    )
     args = parser.parse_args(argv)
+    if args.encrypt_existing:
+        for path in encrypt_existing():
+            print(f"{path}: encrypted")
+        return 0
     if args.list:
         for name, scenario in SCENARIOS.items():
             print(f"{name}: {' '.join((scenario.__doc__ or '').split())}")

@@ -41,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from operations.start import start_trajectory
     from schemas.common import CooperationKind, StepKind
     from schemas.trajectory import StepStatus, TrajectoryInput, TrajectoryStatus
-    from temporal_connection import data_converter
+    from tests.support.codec import converter_for_tests
     from tests.record_histories import HISTORY_DIR, load_history, time_skipping_environment
     from tests.support.trajectories import make_request, wait_for
     from workflows.trajectory import (
@@ -104,7 +104,7 @@ async def announce_trajectory(cooperation_id: str) -> str:
 
 
 async def replay(workflow_class: type, history: WorkflowHistory) -> None:
-    replayer = Replayer(workflows=[workflow_class], data_converter=data_converter())
+    replayer = Replayer(workflows=[workflow_class], data_converter=converter_for_tests())
     await replayer.replay_workflow(history)
 
 

@@ -18,7 +18,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.worker import Replayer
 
-from temporal_connection import data_converter
+from tests.support.codec import converter_for_tests
 from tests.record_histories import HISTORY_DIR, SCENARIOS, load_history, scenario_of
 from workflows.registry import WORKFLOWS
 
@@ -42,6 +42,6 @@ async def test_recorded_history_replays(path: Path) -> None:
     history = await load_history(await asyncio.to_thread(path.read_text, encoding="utf-8"))
     # A whole run, so every branch the scenario took is replayed to its end.
     assert history.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter())
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter_for_tests())
     result = await replayer.replay_workflow(history)  # raises on any replay failure
     assert result.replay_failure is None

@@ -56,7 +56,8 @@ from schemas.trajectory import (
 )
 from stack.binaries import temporal_test_server
 from stack.ports import free_port
-from temporal_connection import data_converter, register_search_attributes
+from temporal_connection import register_search_attributes
+from tests.support.codec import converter_for_tests
 from tests.support.trajectories import (
     decision,
     make_request,
@@ -79,7 +80,7 @@ async def report_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server of its own: its clock is moved to START, which must not
     disturb the shared one other tests use."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=data_converter(),
+        data_converter=converter_for_tests(),
         test_server_existing_path=str(temporal_test_server()),
     )
     await register_search_attributes(env.client)

@@ -21,7 +21,7 @@ from db.migrate import apply_migrations
 from stack.ports import free_port
 from stack.postgres import EmbeddedPostgres
 from stack.temporal_dev import TemporalDevServer
-from temporal_connection import data_converter
+from tests.support.codec import converter_for_tests
 from tests.support.faults import Trajectories, Workers
 
 
@@ -117,7 +117,7 @@ async def client(temporal_server: TemporalDevServer) -> Client:
     return await Client.connect(
         temporal_server.address,
         namespace=temporal_server.namespace,
-        data_converter=data_converter(),
+        data_converter=converter_for_tests(),
     )
 
 

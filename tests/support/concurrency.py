@@ -20,7 +20,7 @@ from temporalio.worker import Replayer
 
 from operations.messages import UpdateName, stamped
 from schemas.trajectory import Ack, TrajectoryStatus
-from temporal_connection import data_converter
+from tests.support.codec import converter_for_tests
 from workflows.registry import WORKFLOWS
 from workflows.trajectory import REFUSED
 
@@ -121,7 +121,7 @@ async def assert_healthy(handle: WorkflowHandle[Any, Any]) -> TrajectoryStatus:
         != WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
     ]
     assert not failed, f"{handle.id}: workflow tasks failed at events {failed}"
-    replay = await Replayer(workflows=WORKFLOWS, data_converter=data_converter()).replay_workflow(
+    replay = await Replayer(workflows=WORKFLOWS, data_converter=converter_for_tests()).replay_workflow(
         history, raise_on_replay_failure=False
     )
     assert replay.replay_failure is None, f"{handle.id} does not replay: {replay.replay_failure}"

@@ -67,7 +67,7 @@ from schemas.trajectory import (
     TrajectoryStatus,
 )
 from templates.loader import load_template
-from temporal_connection import data_converter
+from tests.support.codec import converter_for_tests
 from tests.support.trajectories import decision, make_request, status_of, via_updates
 from workflows.registry import WORKFLOWS
 from workflows.trajectory import InkantelingTrajectory
@@ -769,7 +769,7 @@ async def replays_on_a_fresh_worker(handle: WorkflowHandle[Any, Any]) -> None:
     nondeterminism error: any worker that picks the run up later decides as the original
     workers did (a worker crash must not leave a history behind that cannot be replayed)."""
     recorded = await handle.fetch_history()
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter())
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter_for_tests())
     outcome = await replayer.replay_workflow(recorded, raise_on_replay_failure=False)
     assert outcome.replay_failure is None, f"{handle.id} does not replay: {outcome.replay_failure}"
 

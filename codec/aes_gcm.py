@@ -1,0 +1,107 @@
+"""A Temporal payload codec that encrypts every payload with AES-256-GCM.
+
+An encoded payload is `nonce (12 random bytes) || ciphertext || tag` over the whole original
+`Payload` message (its metadata, such as `json/plain`, included, so nothing about the value
+stays readable), with metadata `encoding: binary/encrypted` and the key id. The key id is also
+the cipher's associated data: a payload whose key id was rewritten does not decrypt.
+
+Decoding is strict: a payload that is not encrypted, names a key the ring lacks, or fails
+authentication raises `UndecodablePayload` with the reason; there is no plaintext fallback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from enum import StrEnum
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.protobuf.message import DecodeError
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import PayloadCodec
+
+from codec.keyring import KeyRing
+
+ENCRYPTED_ENCODING = b"binary/encrypted"
+KEY_ID_METADATA = "encryption-key-id"
+NONCE_BYTES = 12  # 96 bits, as GCM is specified for; random per payload
+TAG_BYTES = 16
+
+
+class Reason(StrEnum):
+    """Why a payload does not decode: stable values a caller may branch on."""
+
+    NOT_ENCRYPTED = "not-encrypted"
+    UNKNOWN_KEY = "unknown-key"
+    TAMPERED = "tampered"
+
+
+class UndecodablePayload(ValueError):
+    """A payload the codec cannot decode; `reason` says which case, the message how to fix."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class AesGcmCodec(PayloadCodec):
+    """Encrypts with the ring's encrypting key; decrypts with whichever key a payload names."""
+
+    def __init__(self, ring: KeyRing) -> None:
+        self._ring = ring
+        self._ciphers = {key_id: AESGCM(key) for key_id, key in ring.keys.items()}
+
+    @property
+    def ring(self) -> KeyRing:
+        return self._ring
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [self.encrypt(payload) for payload in payloads]
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [self.decrypt(payload) for payload in payloads]
+
+    def encrypt(self, payload: Payload) -> Payload:
+        key_id = self._ring.encrypting_key_id
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._ciphers[key_id].encrypt(
+            nonce, payload.SerializeToString(deterministic=True), key_id.encode()
+        )
+        return Payload(
+            metadata={"encoding": ENCRYPTED_ENCODING, KEY_ID_METADATA: key_id.encode()},
+            data=nonce + sealed,
+        )
+
+    def decrypt(self, payload: Payload) -> Payload:
+        encoding = payload.metadata.get("encoding", b"")
+        if encoding != ENCRYPTED_ENCODING:
+            shown = encoding.decode("utf-8", "replace")[:40] or "none"
+            raise UndecodablePayload(
+                Reason.NOT_ENCRYPTED,
+                f"payload is not encrypted (encoding {shown!r}, expected "
+                f"{ENCRYPTED_ENCODING.decode()!r}); send it through the codec (the `temporal` CLI "
+                "with --codec-endpoint, an SDK client with the project's data converter)",
+            )
+        key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode("utf-8", "replace")
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            raise UndecodablePayload(
+                Reason.UNKNOWN_KEY,
+                f"payload is encrypted under key {key_id[:64]!r}, which the codec's key ring "
+                "does not hold; add that key to the ring (INKANTELING_CODEC_KEY_FILE)",
+            )
+        data = payload.data
+        if len(data) < NONCE_BYTES + TAG_BYTES:
+            raise UndecodablePayload(Reason.TAMPERED, "encrypted payload is truncated")
+        try:
+            clear = cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], key_id.encode())
+            decoded = Payload()
+            decoded.ParseFromString(clear)
+        except (InvalidTag, DecodeError):
+            raise UndecodablePayload(
+                Reason.TAMPERED,
+                f"encrypted payload under key {key_id!r} fails authentication (altered or "
+                "corrupted); it cannot be read",
+            ) from None
+        return decoded
