@@ -49,8 +49,9 @@ class Settings(BaseModel):
     codec_key_file: Path | None = None
     codec_token_file: Path | None = None
     codec_port: int = Field(default=8234, ge=1, le=65535)
-    codec_allowed_origin: str = Field(
-        default="http://localhost:8233", pattern=r"^https?://[A-Za-z0-9.\-\[\]:]+$"
+    # Default: the Web UI of temporal_address's host (`temporal_ui_url`).
+    codec_allowed_origin: str | None = Field(
+        default=None, pattern=r"^https?://[A-Za-z0-9.\-\[\]:]+$"
     )
     # TLS to the Temporal frontend (docs/operations.md). Any of them set turns TLS on; without
     # a CA file the system's roots verify the server. Paths only: the files are read at connect.
@@ -109,6 +110,11 @@ class Settings(BaseModel):
     @property
     def codec_token_path(self) -> Path:
         return self.codec_token_file or self.data_dir / "codec" / "token"
+
+    @property
+    def codec_origin(self) -> str:
+        """The one browser origin the codec server answers: the Web UI's."""
+        return self.codec_allowed_origin or self.temporal_ui_url
 
     @property
     def temporal_ui_url(self) -> str:

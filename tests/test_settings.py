@@ -93,6 +93,7 @@ def test_valid_environment() -> None:
     )
     assert settings.temporal_ui_url == "http://temporal.example.org:8080"
     assert settings.codec_key_path == Path("/etc/inkanteling/keyring.json")
+    assert settings.codec_origin == "https://temporal-ui.example.org"
 
 
 def test_the_codec_files_default_to_the_data_folder() -> None:
@@ -100,6 +101,7 @@ def test_the_codec_files_default_to_the_data_folder() -> None:
     settings = load_settings({"INKANTELING_DATA_DIR": "/srv/ink"})
     assert settings.codec_key_path == Path("/srv/ink/codec/keyring.json")
     assert settings.codec_token_path == Path("/srv/ink/codec/token")
+    assert settings.codec_origin == "http://localhost:8233"  # the Web UI beside TEMPORAL_ADDRESS
 
 
 def test_defaults_and_empty_values_mean_unset() -> None:
