@@ -23,6 +23,7 @@ from temporalio.converter import (
     JSONPlainPayloadConverter,
 )
 from temporalio.exceptions import ApplicationError
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from codec.aes_gcm import AesGcmCodec
@@ -37,6 +38,7 @@ from schemas.trajectory import (
     TaskCompletion,
 )
 from settings import Settings
+from temporal_tls import TLSFileError, tls_config
 from workflows import search_attributes
 
 
@@ -175,20 +177,33 @@ def codec_keyring(settings: Settings) -> KeyRing:
     return load_keyring(settings.codec_key_path)
 
 
-async def connect(settings: Settings, ring: KeyRing | None = None) -> Client:
+async def connect(
+    settings: Settings, ring: KeyRing | None = None, *, runtime: Runtime | None = None
+) -> Client:
     """A client with the project's data converter; the ring is read from the settings' file
-    unless given (KeyRingError, before any connection, when there is none)."""
+    unless given (KeyRingError, before any connection, when there is none). TLS as the
+    settings say (temporal_tls.py); `runtime` carries the worker's metrics (metrics/)."""
     converter = data_converter(ring or codec_keyring(settings))
+    try:
+        tls = tls_config(settings)
+    except TLSFileError as exc:
+        raise TemporalUnavailable(f"cannot connect to Temporal: {exc}") from None
     try:
         return await Client.connect(
             settings.temporal_address,
             namespace=settings.temporal_namespace,
             data_converter=converter,
+            tls=tls,
+            runtime=runtime,
         )
     except RuntimeError as exc:
+        advice = (
+            "check the TEMPORAL_TLS_* settings against the server (docs/operations.md)"
+            if settings.temporal_tls
+            else "start the local stack with `make stack` or set TEMPORAL_ADDRESS"
+        )
         raise TemporalUnavailable(
-            f"cannot reach Temporal at {settings.temporal_address} ({exc}); "
-            "start the local stack with `make stack` or set TEMPORAL_ADDRESS"
+            f"cannot reach Temporal at {settings.temporal_address} ({exc}); {advice}"
         ) from exc
 
 
