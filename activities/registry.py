@@ -9,7 +9,14 @@ import asyncpg
 
 from activities.actions import ActionActivities
 from activities.journal import JournalActivities
+from activities.lblod import LblodActivities
 
 
 def activities_for(pool: asyncpg.Pool[asyncpg.Record]) -> list[Callable[..., Any]]:
-    return [JournalActivities(pool).persist_journal, ActionActivities(pool).perform_action]
+    lblod = LblodActivities(pool)
+    return [
+        JournalActivities(pool).persist_journal,
+        ActionActivities(pool).perform_action,
+        lblod.plan,
+        lblod.read_source,
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workflows.harvester import LblodHarvester
 from workflows.trajectory import InkantelingTrajectory
 
-WORKFLOWS: list[type] = [InkantelingTrajectory]
+WORKFLOWS: list[type] = [InkantelingTrajectory, LblodHarvester]
