@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from cli import (
+    lblod_commands,
     message_commands,
     register_commands,
     report_commands,
@@ -42,6 +43,7 @@ GROUPS: tuple[CommandGroup, ...] = (
     view_commands,
     register_commands,
     report_commands,
+    lblod_commands,
 )
 
 _EPILOG = """\

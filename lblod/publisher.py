@@ -95,9 +95,12 @@ def publish(
     """The besluitenlijst page of the association's decision in `step_id`, published on
     `published_on` (eli:date_publication)."""
     step, body_id, decision = _decided(status, step_id)
+    held_on = decision.session_date or step.completed_on
+    if held_on is None:
+        raise NotPublishable(f"step {step_id}: the decision has no session date to publish")
     base = base_uri if base_uri.endswith("/") else base_uri + "/"
     body_label, body_slug = ASSOCIATION_BODIES[body_id]
-    day = decision.session_date.isoformat()
+    day = held_on.isoformat()
     key = (status.cooperation_id, step.id, f"ronde-{step.round_number or 1}")
     unit = _uri(base, "bestuurseenheden", "dvv-midwest")
     area = _uri(base, "werkingsgebieden", "midwest")
@@ -118,8 +121,8 @@ def publish(
     body_kind = _uri(base, "concepten", "bestuursorgaan", body_slug)
     unit_kind = _uri(base, "concepten", "bestuurseenheid", "dienstverlenende-vereniging")
     item_kind = _uri(base, "concepten", "agendapunt", "gepland")
-    start = datetime.combine(decision.session_date, time(19, 0), BELGIAN_TIME)
-    end = datetime.combine(decision.session_date, time(21, 0), BELGIAN_TIME)
+    start = datetime.combine(held_on, time(19, 0), BELGIAN_TIME)
+    end = datetime.combine(held_on, time(21, 0), BELGIAN_TIME)
     title = f"{step.title} — inkanteling van {status.cooperation_name} in DVV Midwest"
     result = _RESULT_TEXT[decision.outcome]
     counts = "".join(
