@@ -10,6 +10,7 @@ import signal
 import sys
 
 import asyncpg
+from structlog.stdlib import BoundLogger
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -17,6 +18,7 @@ from activities.registry import activities_for
 from codec.keyring import KeyRingError
 from db.connect import DatabaseUnavailable, create_pool, database_url
 from log import configure_logging, get_logger
+from metrics.endpoint import WorkerMetrics, start_worker_metrics
 from settings import Settings, SettingsError, load_settings
 from temporal_connection import TemporalUnavailable, connect
 from workflows.registry import WORKFLOWS
@@ -45,7 +47,16 @@ def build_worker(client: Client, settings: Settings, pool: asyncpg.Pool[asyncpg.
 
 async def run(settings: Settings) -> None:
     log = get_logger("worker", task_queue=settings.task_queue)
-    client = await connect(settings)
+    # Prometheus on INKANTELING_METRICS_PORT: the runtime's metrics and the domain's gauges.
+    metrics = start_worker_metrics(settings)
+    try:
+        await _serve(settings, metrics, log)
+    finally:
+        metrics.stop()
+
+
+async def _serve(settings: Settings, metrics: WorkerMetrics, log: BoundLogger) -> None:
+    client = await connect(settings, runtime=metrics.runtime)
     url = database_url(settings)
     # The pool opens connections on demand (min_size=0), so a worker (re)started while
     # PostgreSQL is away still comes up: its activities retry with backoff until it is back.
@@ -60,7 +71,10 @@ async def run(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        async with build_worker(client, settings, pool):
+        async with (
+            build_worker(client, settings, pool),
+            metrics.recounting(client, settings.metrics_refresh_seconds),
+        ):
             log.info("worker running", namespace=settings.temporal_namespace)
             await stop.wait()
             log.info("worker stopping")
