@@ -66,11 +66,11 @@ class HarvestReport(_Model):
     results: tuple[SourceResult, ...] = ()
 
 
-def _schedule(task_queue: str, hour: int) -> Schedule:
+def _schedule(task_queue: str, hour: int, inp: HarvestInput) -> Schedule:
     return Schedule(
         action=ScheduleActionStartWorkflow(
             WORKFLOW_TYPE,
-            HarvestInput(),
+            inp,
             id=WORKFLOW_ID,
             task_queue=task_queue,
             execution_timeout=RUN_TIMEOUT,
@@ -85,9 +85,14 @@ def _schedule(task_queue: str, hour: int) -> Schedule:
     )
 
 
-async def turn_on(client: Client, task_queue: str, hour: int = DEFAULT_HOUR) -> ScheduleHandle:
+async def turn_on(
+    client: Client,
+    task_queue: str,
+    hour: int = DEFAULT_HOUR,
+    inp: HarvestInput | None = None,
+) -> ScheduleHandle:
     """Create the daily schedule, or update it (hour, task queue) if it exists."""
-    schedule = _schedule(task_queue, hour)
+    schedule = _schedule(task_queue, hour, inp or HarvestInput())
     try:
         return await client.create_schedule(SCHEDULE_ID, schedule)
     except ScheduleAlreadyRunningError:
