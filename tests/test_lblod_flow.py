@@ -72,9 +72,9 @@ async def _run_schedule_once(client: Client, handle: Any, before: int) -> Harves
     else:
         raise AssertionError("the schedule did not start the harvester")
     workflow_id = description.info.recent_actions[-1].action.workflow_id
-    result: HarvestReport = await client.get_workflow_handle(workflow_id).result(
-        result_type=HarvestReport
-    )
+    result: HarvestReport = await client.get_workflow_handle(
+        workflow_id, result_type=HarvestReport
+    ).result()
     return result
 
 
