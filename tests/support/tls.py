@@ -474,3 +474,7 @@ class WorkersWithSettings(Workers):
 
     def _env(self) -> dict[str, str]:
         return {**super()._env(), **self.settings}
+
+    def environment(self) -> dict[str, str]:
+        """The workers' environment, for a command that should see the same settings."""
+        return self._env()

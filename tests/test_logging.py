@@ -1,0 +1,242 @@
+"""Logs: one event per line with the Temporal context as fields, silent on replay, and no
+secret in any line (log.py, docs/operations.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog
+from temporalio import activity, workflow
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+
+from log import configure_logging
+from schemas.common import CooperationKind
+from settings import Settings
+from stack.ports import free_port
+from tests.record_histories import HISTORY_DIR, load_history
+from tests.support.codec import TESTS_KEYRING_FILE, converter_for_tests
+from tests.support.faults import ROOT, Trajectories, eventually
+from tests.support.tls import Certificates, TLSRelay, WorkersWithSettings, make_certificates
+from workflows.registry import WORKFLOWS
+
+WORKER_NAME = "inkanteling-worker"
+# A short history that logs: a trajectory's every record is a line of workflow.logger.
+HISTORY = HISTORY_DIR / "template-informal-overleg.json"
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    events = []
+    for line in text.splitlines():
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a warning a library printed itself, not a log line
+        if isinstance(event, dict):
+            events.append(event)
+    return events
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    """The project's logging, JSON into a buffer; everything it changed restored after."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, structlog.get_config())
+    flags = (
+        workflow.logger.workflow_info_on_message,
+        workflow.logger.log_during_replay,
+        activity.logger.activity_info_on_message,
+    )
+    buffer = io.StringIO()
+    configure_logging(Settings(log_format="json", log_level="info"), stream=buffer)
+    try:
+        yield buffer
+    finally:
+        root.handlers[:], level, config = saved
+        root.setLevel(level)
+        structlog.configure(**config)
+        (
+            workflow.logger.workflow_info_on_message,
+            workflow.logger.log_during_replay,
+            activity.logger.activity_info_on_message,
+        ) = flags
+
+
+async def replay(path: Path) -> None:
+    history = await load_history(await asyncio.to_thread(path.read_text, encoding="utf-8"))
+    result = await Replayer(
+        workflows=WORKFLOWS, data_converter=converter_for_tests()
+    ).replay_workflow(history)
+    assert result.replay_failure is None
+
+
+async def test_a_replayed_history_logs_nothing_from_the_workflow(captured: io.StringIO) -> None:
+    await replay(HISTORY)
+    from_workflow = [
+        e for e in json_lines(captured.getvalue()) if e["logger"] == "temporalio.workflow"
+    ]
+    assert from_workflow == []
+
+    # The same replay with the SDK told to log during replay: the workflow does log, so the
+    # silence above is the replay's, and each line carries the run as fields.
+    workflow.logger.log_during_replay = True
+    await replay(HISTORY)
+    from_workflow = [
+        e for e in json_lines(captured.getvalue()) if e["logger"] == "temporalio.workflow"
+    ]
+    assert from_workflow, "the workflow logs its records"
+    for event in from_workflow:
+        assert event["workflow_id"].startswith("inkanteling-")
+        assert event["run_id"] and event["workflow_type"] == "InkantelingTrajectory"
+        assert "({" not in event["event"], "context appended to the message"
+
+
+# --- a worker and a command, with secrets in their settings ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    return make_certificates(tmp_path_factory.mktemp("log-certs"), client_name=WORKER_NAME)
+
+
+@pytest.fixture(scope="module")
+def tls_front(dev_env: WorkflowEnvironment, certs: Certificates) -> Iterator[TLSRelay]:
+    host, port = dev_env.client.service_client.config.target_host.rsplit(":", 1)
+    relay = TLSRelay((host, int(port)), certs.server, certs.ca)
+    relay.start()
+    try:
+        yield relay
+    finally:
+        relay.stop()
+
+
+def secrets_of(password: str, *files: Path) -> list[str]:
+    """The password, every line of a PEM key's body, every key of the codec's ring."""
+    found = [password]
+    for path in files:
+        text = path.read_text()
+        if path.suffix == ".json":
+            found += list(json.loads(text)["keys"].values())
+        else:
+            found += [line for line in text.splitlines() if line and "-----" not in line]
+    return found
+
+
+async def test_no_secret_in_any_line_of_a_worker_or_a_command(
+    dev_env: WorkflowEnvironment,
+    database_url: str,
+    tls_front: TLSRelay,
+    certs: Certificates,
+    tmp_path: Path,
+) -> None:
+    password = f"pw-{uuid.uuid4().hex}"
+    # The server trusts local connections, so the password is carried but never asked for:
+    # what is tested is that it appears nowhere.
+    with_password = database_url.replace("postgres@", f"postgres:{password}@", 1)
+    assert password in with_password
+    task_queue = f"logs-{uuid.uuid4().hex[:8]}"
+    settings = {
+        "TEMPORAL_ADDRESS": tls_front.address,
+        "TEMPORAL_TLS_CA_FILE": str(certs.ca),
+        "TEMPORAL_TLS_CERT_FILE": str(certs.client.cert),
+        "TEMPORAL_TLS_KEY_FILE": str(certs.client.key),
+        "TEMPORAL_TLS_SERVER_NAME": "localhost",
+        "DATABASE_URL": with_password,
+        "INKANTELING_CODEC_KEY_FILE": str(TESTS_KEYRING_FILE),
+        "INKANTELING_METRICS_PORT": str(free_port()),
+        "INKANTELING_LOG_LEVEL": "debug",
+        "INKANTELING_LOG_FORMAT": "json",
+        "INKANTELING_TASK_QUEUE": task_queue,
+    }
+    workers = WorkersWithSettings(
+        client=dev_env.client,
+        temporal_address=tls_front.address,
+        database_url=with_password,
+        task_queue=task_queue,
+        log_dir=tmp_path,
+        settings=settings,
+    )
+    trajectories = Trajectories(dev_env.client, database_url, task_queue)
+    cooperation = trajectories.cooperation("logs")
+    await trajectories.register(cooperation, CooperationKind.PROJECTVERENIGING)
+    today = date.today()
+    command = [
+        sys.executable,
+        "starter.py",
+        "--debug",
+        "start",
+        cooperation[0],
+        "--participants",
+        "roeselare,izegem,tielt",
+        "--av-date",
+        (today + timedelta(days=180)).isoformat(),
+        "--effective-date",
+        (today + timedelta(days=240)).isoformat(),
+    ]
+    env = workers.environment()
+    outputs: list[str] = []
+    try:
+        worker = await workers.start()
+        started = await asyncio.to_thread(
+            subprocess.run, command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+        outputs += [started.stdout, started.stderr]
+        assert started.returncode == 0, started.stderr
+        workflow_id = f"inkanteling-{cooperation[0]}"
+
+        def journal_lines() -> list[dict[str, Any]]:
+            return [
+                event
+                for event in json_lines(worker.log.read_text(errors="replace"))
+                if event.get("event") == "journal persisted"
+                and event.get("workflow_id") == workflow_id
+            ]
+
+        async def persisted() -> list[dict[str, Any]]:
+            return journal_lines()
+
+        journal = await eventually(persisted, within=30, what="the worker persists the journal")
+        # A command that fails on the database must not show the password either.
+        unreachable = f"postgresql://postgres:{password}@127.0.0.1:{free_port()}/inkanteling"
+        failed = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "starter.py", "register", "list"],
+            cwd=ROOT,
+            env={**env, "DATABASE_URL": unreachable},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        outputs += [failed.stdout, failed.stderr]
+        assert failed.returncode == 6, failed.stderr
+        assert "postgres:***@" in failed.stderr
+    finally:
+        handle = dev_env.client.get_workflow_handle(f"inkanteling-{cooperation[0]}")
+        trajectories.handles.append(handle)
+        await trajectories.terminate_leftovers()
+        workers.stop_all()
+    outputs.append(worker.log.read_text(errors="replace"))
+
+    # The activity's context as fields of the event, not in its message.
+    line = journal[0]
+    assert line["activity"] == "persist_journal" and isinstance(line["attempt"], int)
+    assert line["run_id"] and line["activity_id"] and line["task_queue"] == task_queue
+    assert line["level"] == "info" and line["logger"] == "temporalio.activity"
+    # Over TLS, with the client certificate: the front saw it.
+    assert WORKER_NAME in tls_front.client_names
+
+    secrets = secrets_of(password, certs.client.key, TESTS_KEYRING_FILE)
+    for output in outputs:
+        for secret in secrets:
+            assert secret not in output, "a secret appears in a log line or message"
