@@ -1,0 +1,1 @@
+"""What the compose topology runs besides the application's own programs (docs/deployment.md)."""
