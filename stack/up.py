@@ -291,6 +291,8 @@ class Stack:
         lines = ["", "inkanteling local stack is running; Ctrl-C stops it."]
         if self.plan.local_temporal:
             lines.append(f"  Temporal Web UI    {settings.temporal_ui_url}")
+        if self.plan.worker and settings.metrics_port:  # docs/operations.md, "Metrics"
+            lines.append(f"  Worker metrics     http://localhost:{settings.metrics_port}/metrics")
         lines += [
             f"  Temporal address   {settings.temporal_address} (namespace "
             f"{settings.temporal_namespace}, task queue {settings.task_queue})",
