@@ -27,6 +27,12 @@ ENCRYPTED_ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
 NONCE_BYTES = 12  # 96 bits, as GCM is specified for; random per payload
 TAG_BYTES = 16
+# Temporal refuses a payload over 2 MiB (the server's blob limit, which the SDK's core checks
+# too). Such a payload is never encrypted: sent as an update, a worker could neither accept nor
+# reject it (both answers carry the request back, over the limit), and the trajectory's
+# workflow task would fail until the update went away (sdk_reports/, program 5). The margin
+# leaves room for the payload's metadata.
+MAX_PAYLOAD_BYTES = 2 * 1024 * 1024 - 4096
 
 
 class Reason(StrEnum):
@@ -43,6 +49,10 @@ class UndecodablePayload(ValueError):
     def __init__(self, reason: Reason, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class PayloadTooLarge(ValueError):
+    """A payload over what Temporal stores; refused before it is sent."""
 
 
 class AesGcmCodec(PayloadCodec):
@@ -63,11 +73,15 @@ class AesGcmCodec(PayloadCodec):
         return [self.decrypt(payload) for payload in payloads]
 
     def encrypt(self, payload: Payload) -> Payload:
+        clear = payload.SerializeToString(deterministic=True)
+        if len(clear) > MAX_PAYLOAD_BYTES:
+            raise PayloadTooLarge(
+                f"payload of {len(clear)} bytes is over the {MAX_PAYLOAD_BYTES} a Temporal "
+                "payload may have; send less (a message is a few KiB)"
+            )
         key_id = self._ring.encrypting_key_id
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._ciphers[key_id].encrypt(
-            nonce, payload.SerializeToString(deterministic=True), key_id.encode()
-        )
+        sealed = self._ciphers[key_id].encrypt(nonce, clear, key_id.encode())
         return Payload(
             metadata={"encoding": ENCRYPTED_ENCODING, KEY_ID_METADATA: key_id.encode()},
             data=nonce + sealed,

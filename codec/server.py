@@ -33,7 +33,7 @@ from aiohttp import hdrs, web
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
-from codec.aes_gcm import ENCRYPTED_ENCODING, AesGcmCodec, UndecodablePayload
+from codec.aes_gcm import ENCRYPTED_ENCODING, AesGcmCodec, PayloadTooLarge, UndecodablePayload
 from codec.keyring import KeyRingError, load_keyring
 
 # A Temporal payload is at most 2 MB (the server's blob limit); in JSON with base64 it grows
@@ -145,6 +145,8 @@ def build_app(
                 result = await codec.encode(payloads.payloads)
             else:
                 result = [_decode(codec, payload) for payload in payloads.payloads]
+        except PayloadTooLarge as exc:
+            return _error(413, str(exc))
         except UndecodablePayload as exc:
             return _error(400, str(exc))
         return web.json_response(
