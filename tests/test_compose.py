@@ -83,7 +83,7 @@ EXEMPT: dict[str, str] = {
 }
 
 # Where each image listens when its environment does not say otherwise.
-_DEFAULT_LISTENERS = {"postgres": 5432, "temporalio/ui": 8080}
+_DEFAULT_LISTENERS = {"postgres": 5432, "temporalio/ui": 8080, "prom/prometheus": 9090}
 
 
 # --- reading the files the way compose does ------------------------------------------------------
@@ -472,6 +472,8 @@ def listeners(service: Mapping[str, Any]) -> set[int]:
         return {int(env.get("TEMPORAL_UI_PORT", _DEFAULT_LISTENERS[image]))}
     if image == "postgres":
         return {int(env.get("PGPORT", _DEFAULT_LISTENERS[image]))}
+    if image == "prom/prometheus":
+        return {_DEFAULT_LISTENERS[image]}
     return set()
 
 
@@ -540,6 +542,28 @@ def test_every_address_names_a_service_and_a_port_it_listens_on(
         ("temporal", "temporal-db"),
         ("temporal-schema", "temporal-db"),
     } <= addressed
+
+
+def test_prometheus_scrapes_what_the_services_serve(services: dict[str, dict[str, Any]]) -> None:
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    targets: dict[str, tuple[str, int]] = {}
+    for job in config["scrape_configs"]:
+        for static in job.get("static_configs", []):
+            for target in static["targets"]:
+                host, port = target.rsplit(":", 1)
+                targets[job["job_name"]] = (host, int(port))
+        for dns in job.get("dns_sd_configs", []):
+            for name in dns["names"]:
+                targets[job["job_name"]] = (name, int(dns["port"]))
+    assert {host for host, _ in targets.values()} == {"worker", "temporal"}
+    for job, (host, port) in targets.items():
+        assert port in listeners(services[host]), f"{job} scrapes {host}:{port}"
+    rules = yaml.safe_load((ROOT / "deploy" / "prometheus" / "alerts.yml").read_text())
+    expressions = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    # Every scraped job has an alert on its target being down, and no alert names another.
+    assert {job for expr in expressions for job in re.findall(r'job="([^"]+)"', expr)} == set(
+        targets
+    )
 
 
 def _published_origin(service: Mapping[str, Any], port: int) -> str:
