@@ -6,6 +6,7 @@ Run as many as you like on one task queue; Temporal shares the work between them
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import sys
 
@@ -98,6 +99,11 @@ def main() -> int:
         # No key ring, no start: there is never a plaintext fallback (codec/).
         print(f"worker: {exc}", file=sys.stderr)
         return 2
+    finally:
+        # The client and the metrics' Runtime are freed while Python still runs: a Runtime of
+        # our own left to the interpreter's exit aborts it (SIGABRT, PyGILState_Release) in
+        # about two of three exits here, as starter.py notes (temporalio/sdk-python#300).
+        gc.collect()
     return 0
 
 
