@@ -1,0 +1,152 @@
+"""Throughput: N trajectories driven at once to the end of their council round, against N bare
+workflows doing the same updates and activities, on the same server, one worker process each.
+
+First one trajectory is driven alone (calibration): its history gives the number of updates
+and activities and their order (the bare workflow's plan), and its drive the size of each
+batch of updates sent after a status read. The bare workflows are then driven in the same
+batches, each batch after a query, so both sides see the same pattern of client calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+
+from bench.bare import BARE_WORKFLOW, BarePlan, BareWorkflow
+from bench.drive import DriveLog, drive, step_is
+from bench.health import troubles
+from bench.histories import HistoryFigures, history_figures
+from bench.stats import Latency
+from bench.trajectories import COUNCIL_ROUND, bench_request, start_all, terminate, unique_labels
+from schemas.trajectory import StepStatus
+
+DRIVE_WITHIN = 900.0
+
+
+@dataclass(frozen=True)
+class Side:
+    workflows: int
+    updates: int
+    seconds: float
+    latency: Latency
+
+    @property
+    def rate(self) -> float:
+        return self.updates / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Throughput:
+    calibration: HistoryFigures
+    batches: tuple[int, ...]
+    trajectory: Side
+    bare: Side
+    status_reads: int  # by the trajectory drivers, polls while activities run included
+    # Activities retried and failed workflow tasks: figures of a sick trajectory are not the
+    # core's, so they are shown with the figures.
+    troubles: tuple[str, ...] = ()
+
+    @property
+    def ratio(self) -> float:
+        return self.trajectory.rate / self.bare.rate if self.bare.rate > 0 else 0.0
+
+
+async def calibrate(
+    client: Client, database_url: str, task_queue: str
+) -> tuple[HistoryFigures, DriveLog, list[str]]:
+    [handle] = await start_all(
+        client, database_url, task_queue, [bench_request(unique_labels("cal", 1)[0])]
+    )
+    log = DriveLog()
+    try:
+        await drive(handle, step_is(COUNCIL_ROUND, StepStatus.DONE), log, within=DRIVE_WITHIN)
+        return await history_figures(handle), log, await troubles(handle)
+    finally:
+        await terminate([handle], "bench: calibration done")
+
+
+def batches_for(plan: BarePlan, batches: list[int]) -> list[int]:
+    """The trajectory's batch sizes, trimmed or filled with single updates to the plan's count
+    (they differ only if the calibration drive had a refusal)."""
+    shaped: list[int] = []
+    left = plan.updates
+    for size in batches:
+        if left <= 0:
+            break
+        shaped.append(min(size, left))
+        left -= shaped[-1]
+    return shaped + [1] * left
+
+
+async def drive_bare(
+    handle: WorkflowHandle[Any, Any], batches: list[int], latencies: list[float]
+) -> None:
+    for size in batches:
+        await handle.query(BareWorkflow.received)
+
+        async def one() -> None:
+            began = time.monotonic()
+            await handle.execute_update(BareWorkflow.advance, "step")
+            latencies.append(time.monotonic() - began)
+
+        await asyncio.gather(*(one() for _ in range(size)))
+    await handle.result()
+
+
+async def bare_side(
+    client: Client, task_queue: str, plan: BarePlan, batches: list[int], count: int
+) -> Side:
+    latencies: list[float] = []
+    began = time.monotonic()
+    handles = await asyncio.gather(
+        *(
+            client.start_workflow(BARE_WORKFLOW, plan, id=f"bare-{label}", task_queue=task_queue)
+            for label in unique_labels("tp", count)
+        )
+    )
+    await asyncio.gather(*(drive_bare(h, batches, latencies) for h in handles))
+    return Side(count, len(latencies), time.monotonic() - began, Latency.of(latencies))
+
+
+async def trajectory_side(
+    client: Client, database_url: str, task_queue: str, count: int
+) -> tuple[Side, DriveLog, list[str]]:
+    began = time.monotonic()
+    requests = [bench_request(label) for label in unique_labels("tp", count)]
+    handles = await start_all(client, database_url, task_queue, requests)
+    logs = [DriveLog() for _ in handles]
+    try:
+        await asyncio.gather(
+            *(
+                drive(h, step_is(COUNCIL_ROUND, StepStatus.DONE), log, within=DRIVE_WITHIN)
+                for h, log in zip(handles, logs, strict=True)
+            )
+        )
+        seconds = time.monotonic() - began
+        found = [line for h in handles for line in await troubles(h)]
+    finally:
+        await terminate(handles, "bench: throughput measured")
+    total = DriveLog()
+    for log in logs:
+        total.merge(log)
+    return Side(count, len(total.latencies), seconds, Latency.of(total.latencies)), total, found
+
+
+async def measure_throughput(
+    client: Client,
+    bare_client: Client,
+    database_url: str,
+    task_queue: str,
+    bare_queue: str,
+    count: int,
+) -> Throughput:
+    calibration, calibration_log, sick = await calibrate(client, database_url, task_queue)
+    plan = calibration.bare_plan()
+    batches = batches_for(plan, calibration_log.batches)
+    bare = await bare_side(bare_client, bare_queue, plan, batches, count)
+    trajectory, log, more = await trajectory_side(client, database_url, task_queue, count)
+    return Throughput(calibration, tuple(batches), trajectory, bare, log.reads, (*sick, *more))
