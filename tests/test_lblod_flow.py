@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 import starter
 from db.lblod import add_body, set_harvest, set_patterns, set_source
@@ -25,6 +26,7 @@ from lblod.reader import read_publication
 from lblod.validate import Profile, validate_html
 from schemas.common import CooperationKind, Outcome
 from schemas.trajectory import StepStatus, TaskCompletion, TrajectoryStatus
+from tests.support.codec import converter_for_tests
 from tests.support.lblod import (
     ESSEN,
     ESSEN_COUNCIL,
@@ -42,6 +44,7 @@ from tests.support.trajectories import (
     via_updates,
     wait_for,
 )
+from workflows.registry import WORKFLOWS
 
 ESSEN_ITEM = "Ontwerpbegroting 2024 vzw Kobie"
 TEST_AUTHORITIES = ("torhout", "essen", "traagdorp", "stukdorp")
@@ -62,6 +65,9 @@ async def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int
     return code, captured.out, captured.err
 
 
+_HARVEST_RUNS: list[str] = []
+
+
 async def _run_schedule_once(client: Client, handle: Any, before: int) -> HarvestReport:
     await handle.trigger()
     for _ in range(200):  # bounded: about 20 s
@@ -72,6 +78,7 @@ async def _run_schedule_once(client: Client, handle: Any, before: int) -> Harves
     else:
         raise AssertionError("the schedule did not start the harvester")
     workflow_id = description.info.recent_actions[-1].action.workflow_id
+    _HARVEST_RUNS.append(workflow_id)
     result: HarvestReport = await client.get_workflow_handle(
         workflow_id, result_type=HarvestReport
     ).result()
@@ -225,6 +232,11 @@ async def test_published_decisions_are_recorded_and_the_association_publishes(
                     essen = next(r for r in third.results if r.url == server.url("essen"))
                     assert essen.outcome == "recorded", essen.messages
                     assert server.hits["essen"] == 3
+                    # Each run's history replays on the current workflow code.
+                    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter_for_tests())
+                    for run_id in _HARVEST_RUNS:
+                        history = await client.get_workflow_handle(run_id).fetch_history()
+                        await replayer.replay_workflow(history)
                 finally:
                     await harvest.turn_off(client)
             status = await wait_for(handle, lambda s: _party(s, "essen").decision is not None)
