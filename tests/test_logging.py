@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 import structlog
 from temporalio import activity, workflow
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from db.connect import DatabaseUnavailable, connect
-from log import configure_logging
+from log import add_secret, configure_logging, get_logger
 from schemas.common import CooperationKind
 from settings import Settings
 from stack.ports import free_port
@@ -101,6 +101,53 @@ async def test_a_replayed_history_logs_nothing_from_the_workflow(captured: io.St
         assert event["workflow_id"].startswith("inkanteling-")
         assert event["run_id"] and event["workflow_type"] == "InkantelingTrajectory"
         assert "({" not in event["event"], "context appended to the message"
+
+
+async def test_an_activity_line_carries_its_context_as_fields(captured: io.StringIO) -> None:
+    """Through the SDK's `activity.logger` and through a structlog logger alike."""
+
+    @activity.defn(name="noting")
+    async def noting() -> None:
+        activity.logger.info("noted by the SDK's logger", extra={"step_id": "legal-scan"})
+        get_logger("activities.test").info("noted by structlog", step_id="legal-scan")
+
+    info = ActivityEnvironment.default_info()
+    await ActivityEnvironment().run(noting)
+    lines = [e for e in json_lines(captured.getvalue()) if e["event"].startswith("noted by")]
+    assert [e["event"] for e in lines] == ["noted by the SDK's logger", "noted by structlog"]
+    for event in lines:
+        assert event["workflow_id"] == info.workflow_id
+        assert event["run_id"] == info.workflow_run_id
+        assert event["activity"] == info.activity_type and event["attempt"] == info.attempt
+        assert event["step_id"] == "legal-scan"
+
+
+def test_secrets_are_masked_in_every_field_and_traceback(captured: io.StringIO) -> None:
+    add_secret("codec-token-0123456789")
+    key = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49\n-----END PRIVATE KEY-----"
+    log = get_logger("test")
+    log.info(
+        "connecting to postgresql://app:hunter2-secret@db:5432/x?sslpassword=phrase-secret",
+        header="Bearer codec-token-0123456789",
+        material=key,
+        nested={"urls": ["postgres://u:nested-secret@h/d"]},
+    )
+    try:
+        raise RuntimeError(f"failed with {key} and codec-token-0123456789")
+    except RuntimeError:
+        logging.getLogger("stdlib").exception("stdlib failure at postgresql://u:std-secret@h/d")
+    text = captured.getvalue()
+    for secret in (
+        "hunter2-secret",
+        "phrase-secret",
+        "codec-token-0123456789",
+        "MIGHAgEAMBMGByqGSM49",
+        "nested-secret",
+        "std-secret",
+    ):
+        assert secret not in text
+    assert "postgresql://app:***@db:5432/x?sslpassword=***" in text
+    assert "<private key>" in text and "Bearer ***" in text
 
 
 # --- a worker and a command, with secrets in their settings ----------------------------------
