@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ from lblod.outcome import read_result
 from lblod.publisher import DEFAULT_BASE_URI, NotPublishable, publish
 from lblod.reader import PublicationError, read_publication
 from lblod.service import match_trajectory, record
+from lblod.validate import Profile, validate_html
 from operations.messages import NOT_DELIVERED
 from operations.queries import WorkerTrouble, trajectory_status
 from settings import Settings
@@ -71,6 +73,18 @@ def _failed(exc: Exception) -> int:
 async def _publication(source: str) -> Publication:
     data = await load(source)
     return read_publication(data, source)
+
+
+def _shapes_report(data: bytes, source: str, profile: Profile) -> dict[str, Any]:
+    """What the page lacks against a publication profile, counted per property."""
+    report = validate_html(data, source, profile)
+    by_path = Counter(v.path or v.message for v in report.violations)
+    return {
+        "profile": profile.value,
+        "conforms": report.conforms,
+        "violations": len(report.violations),
+        "by_property": dict(by_path.most_common()),
+    }
 
 
 # --- read ---------------------------------------------------------------------------------
@@ -124,13 +138,24 @@ def _print_publication(publication: Publication) -> None:
 def _cmd_read(args: argparse.Namespace, settings: Settings) -> int:
     async def work() -> int:
         try:
-            publication = await _publication(args.source)
+            data = await load(args.source)
+            publication = read_publication(data, args.source)
         except PublicationError as exc:
             return _failed(exc)
+        shapes = (
+            await asyncio.to_thread(_shapes_report, data, args.source, Profile(args.check))
+            if args.check
+            else None
+        )
         if args.json:
-            print_json(_publication_json(publication))
-        else:
-            _print_publication(publication)
+            print_json({**_publication_json(publication), "shapes": shapes})
+            return ExitCode.OK
+        _print_publication(publication)
+        if shapes is not None:
+            verdict = "conforms" if shapes["conforms"] else f"{shapes['violations']} violations"
+            print(f"\nagainst the {shapes['profile']} shapes: {verdict}")
+            for path, count in shapes["by_property"].items():
+                print(f"  {count} x {path}")
         return ExitCode.OK
 
     return run(settings, work)
@@ -432,10 +457,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         commands,
         "read",
         "list every decision in a publication, with what it lacks",
-        "example:\n  starter.py lblod read torhout-2024-05-27-notulen.html --json\n",
+        "examples:\n  starter.py lblod read torhout-2024-05-27-notulen.html --json\n"
+        "  starter.py lblod read essen-besluitenlijst.html --check besluitenlijst\n",
         _cmd_read,
     )
     reader.add_argument("source", metavar="FILE|URL", help="the publication, saved or online")
+    reader.add_argument(
+        "--check",
+        choices=[p.value for p in Profile],
+        help="also report what the page lacks against this publication profile's shapes",
+    )
     add_json_flag(reader)
 
     matcher = add_command(

@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 import starter
 from db.lblod import get_patterns, set_patterns, set_source
 from lblod import harvest
-from tests.support.lblod import TORHOUT_COUNCIL
+from tests.support.lblod import DATA, ESSEN, TORHOUT_COUNCIL
 
 
 async def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -116,3 +116,17 @@ async def test_the_harvester_schedule_is_off_until_turned_on(
         code, out, _ = await _cli(["lblod", "harvester", "off"], capsys)
     assert (code, out.strip()) == (0, "harvester off")
     assert not await harvest.is_on(dev_env.client)
+
+
+async def test_read_reports_what_a_council_page_lacks_against_the_shapes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    essen = str(DATA / ESSEN)
+    code, out, _ = await _cli(
+        ["lblod", "read", essen, "--check", "besluitenlijst", "--json"], capsys
+    )
+    read = json.loads(out)
+    assert code == 0 and len(read["decisions"]) == 11  # read all the same
+    assert read["shapes"]["conforms"] is False
+    # Essen's Besluiten do not point back to their treatment.
+    assert read["shapes"]["by_property"]["http://www.w3.org/ns/prov#wasGeneratedBy"] == 11
