@@ -43,11 +43,11 @@ FULL = {
 }
 QUICK = {
     "trajectories": 3,
-    "live": 10,
-    "samples": 60,
-    "clients": 5,
-    "decide_calls": 6,
-    "open": 30,
+    "live": 6,
+    "samples": 30,
+    "clients": 3,
+    "decide_calls": 5,
+    "open": 16,
     "open_within": 120.0,
     "recover_within": 120.0,
 }
@@ -57,11 +57,11 @@ def parse(argv: list[str]) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench", description=USAGE)
     parser.add_argument("--quick", action="store_true", help="small sizes (a few minutes)")
     parser.add_argument("--trajectories", type=int, help="throughput: at once (10; quick 3)")
-    parser.add_argument("--live", type=int, help="latency: live trajectories (100; quick 10)")
-    parser.add_argument("--samples", type=int, help="latency: decisions sent (400; quick 60)")
-    parser.add_argument("--clients", type=int, help="latency: senders at once (10; quick 5)")
-    parser.add_argument("--decide-calls", type=int, help="starter.py decide calls (30; quick 6)")
-    parser.add_argument("--open", type=int, help="memory: open trajectories (1000; quick 30)")
+    parser.add_argument("--live", type=int, help="latency: live trajectories (100; quick 6)")
+    parser.add_argument("--samples", type=int, help="latency: decisions sent (400; quick 30)")
+    parser.add_argument("--clients", type=int, help="latency: senders at once (10; quick 3)")
+    parser.add_argument("--decide-calls", type=int, help="starter.py decide calls (30; quick 5)")
+    parser.add_argument("--open", type=int, help="memory: open trajectories (1000; quick 16)")
     parser.add_argument("--open-within", type=float, help="seconds to open them (1200; quick 120)")
     parser.add_argument(
         "--recover-within", type=float, help="seconds for the recovery (600; quick 120)"
