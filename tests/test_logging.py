@@ -235,7 +235,9 @@ async def test_no_secret_in_any_line_of_a_worker_or_a_command(
     env = workers.environment()
     outputs: list[str] = []
     try:
-        worker = await workers.start()
+        # The worker and the command start side by side (`start` does not need a worker);
+        # the trajectory then waits for the worker, over TLS.
+        worker = workers.launch()
         started = await asyncio.to_thread(
             subprocess.run, command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
         )
@@ -244,6 +246,7 @@ async def test_no_secret_in_any_line_of_a_worker_or_a_command(
         workflow_id = f"inkanteling-{cooperation[0]}"
 
         async def persisted() -> list[dict[str, Any]]:
+            assert worker.alive(), worker.log_tail()
             return [
                 event
                 for event in json_lines(worker.log.read_text(errors="replace"))
