@@ -73,7 +73,12 @@ class DomainMetrics:
         while True:
             try:
                 await self.refresh(client)
-            except (RPCError, RuntimeError) as exc:
+            except RPCError as exc:
                 self.failures.inc()
                 _log.warning("domain metrics not recounted", reason=str(exc))
+            except Exception:
+                # Whatever else went wrong, the metrics must not end the worker: counted, logged
+                # with its traceback, tried again at the next interval.
+                self.failures.inc()
+                _log.exception("domain metrics not recounted")
             await asyncio.sleep(interval)  # the refresh interval itself, not a wait for state
