@@ -76,22 +76,22 @@ def invalid_message(model: type[BaseModel], exc: ValidationError) -> Application
     )
 
 
-# The largest message (update or signal input) a trajectory reads. The biggest real one, a join
-# with its participant or an amendment with its texts, is a few KiB. The server refuses a
-# signal over its 2 MB blob limit itself, but it hands an update of any size to the worker,
-# and an accepted update's input goes into the history: over the limit, the server fails that
-# workflow task, and the next, and the trajectory is wedged. So a larger update is refused
-# while its arguments are decoded, before it is accepted.
+# The largest update input a trajectory reads. The biggest real message, a join with its
+# participant or an amendment with its texts, is a few KiB. A larger one is refused while its
+# arguments are decoded, before it is accepted, so it never reaches the history. (Over the
+# server's 2 MiB limit no answer helps: sdk-core sends the whole request back with it, over the
+# limit, and the workflow task fails until the update goes away. Clients with the codec never
+# send such a payload, see codec/aes_gcm.py and sdk_reports/, program 5.)
 MAX_MESSAGE_BYTES = 256 * 1024
 
-# A signal's input the converter refuses (not encrypted, altered, too large) reaches the
-# signal handler as this one-key object, which no message model accepts: the trajectory
-# records the signal as rejected instead of the SDK dropping it unseen.
+# A signal's input the codec could not decode (not encrypted, altered) reaches the signal
+# handler as this one-key object, which no message model accepts: the trajectory records the
+# signal as rejected instead of the SDK dropping it unseen.
 REFUSED_SIGNAL_KEY = "payload_refused"
 
 
 def _refusal(type_hint: type | None, reason: str) -> Any:
-    """A message type: the update's rejection. A signal's input (`Any`): the refused object.
+    """A message type: the update's rejection. A signal's input (untyped): the refused object.
     Anything else (a workflow input, an activity result) is not the sender's to get wrong:
     raise, so the workflow task fails and is retried instead of the trajectory failing."""
     if type_hint in MESSAGE_TYPES:
@@ -102,7 +102,8 @@ def _refusal(type_hint: type | None, reason: str) -> Any:
             type=INVALID_MESSAGE,
             non_retryable=True,
         )
-    if type_hint is Any:
+    # The signal handlers take `*payloads: Any`, which the SDK reads without a type.
+    if type_hint is Any or type_hint is None:
         return {REFUSED_SIGNAL_KEY: reason}
     raise ValueError(f"cannot read a payload: {reason}")
 
@@ -132,9 +133,7 @@ class _MessageJSONConverter(PydanticJSONPlainPayloadConverter):
     a fix is deployed) instead of failing the trajectory for good."""
 
     def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
-        if (type_hint in MESSAGE_TYPES or type_hint is Any) and len(
-            payload.data
-        ) > MAX_MESSAGE_BYTES:
+        if type_hint in MESSAGE_TYPES and len(payload.data) > MAX_MESSAGE_BYTES:
             return _refusal(
                 type_hint,
                 f"payload: {len(payload.data)} bytes, more than the {MAX_MESSAGE_BYTES} a "

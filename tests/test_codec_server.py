@@ -127,6 +127,11 @@ async def test_bad_requests_get_a_clear_json_error(codec_server: CodecServer) ->
     oversized = b'{"payloads": [{"data": "' + b"A" * MAX_REQUEST_BYTES + b'"}]}'
     status, _, answer = await post(codec_server, "/decode", oversized, auth)
     assert status == 413 and "over" in answer["error"]
+    # A payload over what Temporal stores is never encrypted (an update of that size would
+    # wedge a trajectory: sdk_reports/, program 5).
+    too_big = plain("x" * (3 * 1024 * 1024))
+    status, _, answer = await post(codec_server, "/encode", body(too_big), auth)
+    assert status == 413 and "over the" in answer["error"]
     status, _, answer = await post(codec_server, "/decode", b"{not json", auth)
     assert status == 400 and "not a Payloads message" in answer["error"]
     status, _, answer = await post(codec_server, "/elsewhere", body(plain(1)), auth)
