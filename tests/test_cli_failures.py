@@ -41,6 +41,7 @@ from operations.queries import describe
 from schemas.common import CooperationKind
 from stack.binaries import temporal_cli
 from temporal_connection import INVALID_MESSAGE, MESSAGE_TYPES
+from tests.conftest import CodecServer
 from tests.support.trajectories import running_worker
 from tests.test_cli_trajectories import (
     AV,
@@ -453,7 +454,7 @@ def test_the_message_types_are_the_update_inputs() -> None:
 
 
 async def test_an_invalid_payload_from_the_temporal_cli(
-    dev_env: WorkflowEnvironment, database_url: str
+    dev_env: WorkflowEnvironment, database_url: str, codec_server: CodecServer
 ) -> None:
     async with running_worker(dev_env.client, database_url) as queue:
         cli = Cli(_env(dev_env, queue, database_url), dev_env.client, database_url)
@@ -462,7 +463,10 @@ async def test_an_invalid_payload_from_the_temporal_cli(
         async with trajectories(cli):
             started = await cli("start", coop, "--participants", "roeselare,izegem", *dates())
             assert started.code == ExitCode.OK, started.stderr
-            temporal = (str(temporal_cli()), "--address", cli.env["TEMPORAL_ADDRESS"], "workflow")
+            temporal = (
+                str(temporal_cli()), "--address", cli.env["TEMPORAL_ADDRESS"],
+                *codec_server.cli_options(), "workflow",
+            )  # fmt: skip
             payload = '{"outcome": "approve", "votes_for": -3, "colour": "red"}'
             sent = await run_process(
                 *temporal, "update", "execute", "--workflow-id", workflow_id,

@@ -43,6 +43,7 @@ from schemas.trajectory import AbortRequest, TrajectoryStatus
 from stack.binaries import temporal_cli
 from stack.ports import free_port
 from starter import build_parser
+from tests.conftest import CodecServer
 from tests.support.trajectories import make_request, running_worker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -656,9 +657,9 @@ def party(status: dict[str, Any], step_id: str, authority_id: str) -> dict[str, 
     return found
 
 
-async def test_decisions_through_the_temporal_cli(cli: Cli) -> None:
+async def test_decisions_through_the_temporal_cli(cli: Cli, codec_server: CodecServer) -> None:
     """docs/clients.md: an update and a signal with a plain JSON payload, sent by the
-    `temporal` binary, land in the trajectory like the starter's own."""
+    `temporal` binary through the codec server, land in the trajectory like the starter's own."""
     coop = await cli.cooperation(CooperationKind.INFORMAL_OVERLEG)
     started = await cli(
         "start", coop, "--participants", "roeselare,izegem,tielt", "--av-date", AV,
@@ -670,7 +671,8 @@ async def test_decisions_through_the_temporal_cli(cli: Cli) -> None:
     status = await cli.wait(coop, is_open("board-principle"))
     workflow_id = f"inkanteling-{coop}"
     temporal = (
-        str(temporal_cli()), "--address", cli.env["TEMPORAL_ADDRESS"], "workflow",
+        str(temporal_cli()), "--address", cli.env["TEMPORAL_ADDRESS"],
+        *codec_server.cli_options(), "workflow",
     )  # fmt: skip
 
     board = {
