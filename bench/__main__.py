@@ -12,6 +12,7 @@ See docs/performance.md, "Benchmark against bare Temporal".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import signal
 import sys
@@ -51,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     options = parse(sys.argv[1:] if argv is None else argv)
     root = Path(tempfile.mkdtemp(prefix="inkanteling-bench-"))
     try:
-        results = asyncio.run(bench(options, root))
+        # Whatever the product logs in this process (the migrations) goes to stderr with the
+        # progress, so that stdout holds the figures alone (--json can be piped).
+        with contextlib.redirect_stdout(sys.stderr):
+            results = asyncio.run(bench(options, root))
     except (KeyboardInterrupt, asyncio.CancelledError):
         print("bench: interrupted; every process it started was stopped", file=sys.stderr)
         return 130
