@@ -54,6 +54,8 @@ class TemporalDevServer:
     namespace: str = "default"
     ip: str = "127.0.0.1"
     search_attributes: Sequence[SearchAttributeKey[Any]] = search_attributes.ALL
+    # The codec server the Web UI decodes payloads with (stack/codec_child.py), if any.
+    ui_codec_endpoint: str | None = field(default=None, repr=False)  # carries the token
     # Stop the server when the process that launched it dies, even by SIGKILL (Linux only;
     # see stack.lifetime). Launch from the thread that outlives the server when set.
     end_with_parent: bool = False
@@ -89,6 +91,8 @@ class TemporalDevServer:
             "--ui-port", str(self.ui_port),
             "--log-level", "warn",
         ]  # fmt: skip
+        if self.ui_codec_endpoint:
+            cmd += ["--ui-codec-endpoint", self.ui_codec_endpoint]
         # "default" always exists; any other namespace is created at launch.
         if self.namespace != "default":
             cmd += ["--namespace", self.namespace]

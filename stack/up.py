@@ -30,7 +30,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from log import get_logger
-from stack import lifetime, pidfile, temporal_dev
+from stack import codec_child, lifetime, pidfile, temporal_dev
 from stack.pidfile import StackRecord
 from stack.postgres import EmbeddedPostgres, PostgresError
 from stack.preflight import ROOT, Plan, redact
@@ -76,6 +76,7 @@ class Stack:
     hurry: asyncio.Event = field(default_factory=asyncio.Event)
     database_url: str = ""
     client: Client | None = None
+    codec: codec_child.LocalCodec | None = None
     record: StackRecord | None = None
     first_signal_at: float = 0.0
 
@@ -115,6 +116,8 @@ class Stack:
             ) from None
         self.record = StackRecord(supervisor=ProcessRecord.of("stack", os.getpid()))
         self._save()
+        # The key ring first: every client and worker of the stack refuses to start without it.
+        self._prepare_codec()
 
         if self.plan.embedded_postgres:
             await self._start_postgres()
@@ -124,6 +127,8 @@ class Stack:
 
         if self.plan.local_temporal:
             await self._start_temporal()
+            self._check_interrupted()
+            await self._start_codec_server()
         self._check_interrupted()
 
         await self._register_search_attributes()
@@ -169,6 +174,7 @@ class Stack:
             ui_port=settings.temporal_ui_port,
             namespace=settings.temporal_namespace,
             end_with_parent=True,
+            ui_codec_endpoint=self.codec.ui_endpoint if self.codec else None,
         )
         server.launch()
         assert server.process is not None
@@ -186,6 +192,28 @@ class Stack:
             web_ui=settings.temporal_ui_url,
             state=str(server.db_file),
         )
+
+    def _prepare_codec(self) -> None:
+        try:
+            self.codec = codec_child.prepare(self.plan.settings)
+        except codec_child.CodecSetupError as exc:
+            raise StartupError(str(exc)) from None
+        for path in self.codec.created:
+            log.info("codec file created", path=path)
+
+    async def _start_codec_server(self) -> None:
+        """The Web UI's codec server (codec/server.py), a child like the others."""
+        assert self.codec is not None
+        env = dict(os.environ)
+        env["TEMPORAL_ADDRESS"] = self.plan.settings.temporal_address
+        env["INKANTELING_DATA_DIR"] = str(self.plan.data_dir)
+        process = codec_child.launch(env, ROOT, lifetime.end_with_parent(codec_child.STOP_SIGNAL))
+        self._adopt(Child("codec", process, codec_child.STOP_SIGNAL, codec_child.STOP_TIMEOUT))
+        try:
+            await codec_child.wait_ready(self.codec, process)
+        except codec_child.CodecSetupError as exc:
+            raise StartupError(str(exc)) from None
+        log.info("codec server started", pid=process.pid, url=self.codec.url)
 
     async def _register_search_attributes(self) -> None:
         try:
@@ -291,6 +319,10 @@ class Stack:
         lines = ["", "inkanteling local stack is running; Ctrl-C stops it."]
         if self.plan.local_temporal:
             lines.append(f"  Temporal Web UI    {settings.temporal_ui_url}")
+            lines.append(
+                f"  Codec server       {self.codec.url if self.codec else '-'} (the Web UI "
+                f"decodes payloads; token in {settings.codec_token_path})"
+            )
         if self.plan.worker and settings.metrics_port:  # docs/operations.md, "Metrics"
             lines.append(f"  Worker metrics     http://localhost:{settings.metrics_port}/metrics")
         lines += [
