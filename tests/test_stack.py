@@ -127,7 +127,7 @@ class StackEnv:
 
 @pytest.fixture
 def stack_env(tmp_path: Path) -> Iterator[StackEnv]:
-    frontend, ui, pg = free_ports(3)
+    frontend, ui, pg, codec = free_ports(4)
     env = {
         key: value
         for key, value in os.environ.items()
@@ -137,6 +137,7 @@ def stack_env(tmp_path: Path) -> Iterator[StackEnv]:
         TEMPORAL_ADDRESS=f"127.0.0.1:{frontend}",
         INKANTELING_UI_PORT=str(ui),
         INKANTELING_PG_PORT=str(pg),
+        INKANTELING_CODEC_PORT=str(codec),
         INKANTELING_DATA_DIR=str(tmp_path / "data"),
         INKANTELING_LOG_FORMAT="json",
     )
