@@ -29,11 +29,12 @@ from bench.workers import WorkerPool
 
 
 async def bench(options: Options, root: Path) -> Results:
-    # SIGTERM ends the run as Ctrl-C does: the main task is cancelled and every `finally`
-    # on the way out stops what it started.
+    # Ctrl-C and SIGTERM cancel the main task, and every `finally` on the way out stops what
+    # it started. Installed explicitly: a shell starts a background job with SIGINT ignored.
     main_task = asyncio.current_task()
     assert main_task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(signum, main_task.cancel)
     results = Results(machine=this_machine(), options=options)
     progress(f"data folder {root}")
     async with bench_stack(root) as stack:
