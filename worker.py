@@ -21,7 +21,7 @@ from db.connect import DatabaseUnavailable, create_pool, database_url
 from log import configure_logging, get_logger
 from metrics.endpoint import WorkerMetrics, start_worker_metrics
 from settings import Settings, SettingsError, load_settings
-from temporal_connection import TemporalUnavailable, connect
+from temporal_connection import TemporalUnavailable, codec_keyring, connect
 from workflows.registry import WORKFLOWS
 
 # No workflow cache, so no sticky queues: every workflow task replays the run's history on
@@ -89,6 +89,11 @@ def main() -> int:
     except SettingsError as exc:
         print(f"worker: {exc}", file=sys.stderr)
         return 2
+    try:
+        codec_keyring(settings)  # before anything starts: without the ring, no worker
+    except KeyRingError as exc:
+        print(f"worker: {exc}", file=sys.stderr)
+        return 2
     configure_logging(settings)
     try:
         asyncio.run(run(settings))
@@ -96,7 +101,7 @@ def main() -> int:
         print(f"worker: {exc}", file=sys.stderr)
         return 6
     except KeyRingError as exc:
-        # No key ring, no start: there is never a plaintext fallback (codec/).
+        # The ring became unreadable since the check: still no plaintext fallback (codec/).
         print(f"worker: {exc}", file=sys.stderr)
         return 2
     finally:
