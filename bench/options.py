@@ -38,8 +38,8 @@ FULL = {
     "clients": 10,
     "decide_calls": 30,
     "open": 1000,
-    "open_within": 1200.0,
-    "recover_within": 600.0,
+    "open_within": 300.0,
+    "recover_within": 300.0,
 }
 QUICK = {
     "trajectories": 3,
@@ -62,9 +62,13 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--clients", type=int, help="latency: senders at once (10; quick 3)")
     parser.add_argument("--decide-calls", type=int, help="starter.py decide calls (30; quick 5)")
     parser.add_argument("--open", type=int, help="memory: open trajectories (1000; quick 16)")
-    parser.add_argument("--open-within", type=float, help="seconds to open them (1200; quick 120)")
     parser.add_argument(
-        "--recover-within", type=float, help="seconds for the recovery (600; quick 120)"
+        "--open-within",
+        type=float,
+        help="seconds for each opening: the live ones, then the rest (300; quick 120)",
+    )
+    parser.add_argument(
+        "--recover-within", type=float, help="seconds for the recovery (300; quick 120)"
     )
     parser.add_argument(
         "--days-per-second", type=float, default=10.0, help="finished trajectory's calendar (10)"

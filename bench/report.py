@@ -20,17 +20,19 @@ from bench.targets import (
 MB = 1e6
 
 
-def _judged(target: Target, figures: dict[str, float | None]) -> str:
-    return f"[target {target.text}: {target.verdict(figures[target.key]).value}]"
+def _judged(target: Target, figures: dict[str, float | None], note: str = "") -> str:
+    return f"[target {target.text}: {target.verdict(figures[target.key]).value}{note}]"
 
 
 def _memory_lines(memory: Memory, figures: dict[str, float | None]) -> list[str]:
     opened = memory.open
+    short = opened.reached < opened.wanted
+    note = f", on the extrapolation to {opened.wanted}" if short else ""
     lines = [
         f"  opened {opened.reached} of {opened.wanted} wanted ({opened.started} started) in "
         f"{opened.seconds:.0f} s; their updates {opened.updates.line()}",
         f"  worker RSS before: {memory.rss_before / MB:.0f} MB; with {opened.reached} open and "
-        f"idle: {memory.rss_open / MB:.0f} MB {_judged(WORKER_RSS, figures)}",
+        f"idle: {memory.rss_open / MB:.0f} MB {_judged(WORKER_RSS, figures, note)}",
     ]
     if memory.per_trajectory is not None and memory.extrapolated is not None:
         lines.append(
@@ -70,9 +72,11 @@ def text(results: Results) -> str:
             f"  calibration trajectory: {tp.calibration.summary()}; batches {list(tp.batches)}",
             f"  trajectory: {tp.trajectory.updates} updates in {tp.trajectory.seconds:.1f} s = "
             f"{tp.trajectory.rate:.2f} updates/s; update {tp.trajectory.latency.line()}; "
-            f"{tp.status_reads} status reads",
+            f"{tp.status_reads} status reads; worker CPU "
+            f"{tp.trajectory.cpu_per_update * 1000:.0f} ms per update",
             f"  bare:       {tp.bare.updates} updates in {tp.bare.seconds:.1f} s = "
-            f"{tp.bare.rate:.2f} updates/s; update {tp.bare.latency.line()}",
+            f"{tp.bare.rate:.2f} updates/s; update {tp.bare.latency.line()}; worker CPU "
+            f"{tp.bare.cpu_per_update * 1000:.0f} ms per update",
             f"throughput ratio trajectory/bare: {tp.ratio:.2f}",
         ]
         lines += [f"  warning, not a healthy trajectory: {line}" for line in tp.troubles]
@@ -104,7 +108,10 @@ def text(results: Results) -> str:
     for target in ALL:
         figure = figures[target.key]
         shown = "-" if figure is None else f"{figure:.3f}"
-        lines.append(f"  {target.key} = {shown}: {target.text}: {target.verdict(figure).value}")
+        note = " (extrapolated)" if target is WORKER_RSS and results.rss_extrapolated else ""
+        lines.append(
+            f"  {target.key} = {shown}: {target.text}: {target.verdict(figure).value}{note}"
+        )
     if THROUGHPUT_RATIO.key in figures and results.options.profile:
         lines.append("  (the throughput ran under the profiler: its ratio is lower than without)")
     if results.profile:
@@ -120,10 +127,14 @@ def as_json(results: Results) -> str:
         t.key: {"figure": figures[t.key], "target": t.text, "verdict": t.verdict(figures[t.key])}
         for t in ALL
     }
+    data["targets"][WORKER_RSS.key]["extrapolated"] = results.rss_extrapolated
     if results.throughput is not None:
         data["throughput"]["ratio"] = results.throughput.ratio
         data["throughput"]["trajectory"]["rate"] = results.throughput.trajectory.rate
         data["throughput"]["bare"]["rate"] = results.throughput.bare.rate
+        for side in ("trajectory", "bare"):
+            figures_of = getattr(results.throughput, side)
+            data["throughput"][side]["cpu_per_update"] = figures_of.cpu_per_update
     if results.memory is not None:
         data["memory"]["per_trajectory"] = results.memory.per_trajectory
         data["memory"]["extrapolated"] = results.memory.extrapolated

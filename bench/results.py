@@ -64,14 +64,23 @@ class Results:
     memory: Memory | None = None
     errors: list[str] = field(default_factory=list)
 
-    def target_figures(self) -> dict[str, float | None]:
-        """The figure each target is judged on; None when it was not measured (as asked)."""
+    @property
+    def rss_extrapolated(self) -> bool:
+        """Fewer trajectories were opened than wanted: the memory target is judged on the
+        extrapolation (and the output says so)."""
         memory = self.memory
-        complete = memory is not None and memory.open.reached >= memory.open.wanted
+        return memory is not None and memory.open.reached < memory.open.wanted
+
+    def target_figures(self) -> dict[str, float | None]:
+        """The figure each target is judged on; None when it was not measured."""
+        memory = self.memory
+        rss = None
+        if memory is not None:
+            rss = memory.extrapolated if self.rss_extrapolated else float(memory.rss_open)
         return {
             THROUGHPUT_RATIO.key: self.throughput.ratio if self.throughput else None,
             UPDATE_P95.key: self.update_latency.p95 if self.update_latency else None,
             DECIDE_P95.key: self.cli.latency.p95 if self.cli and self.cli.seconds else None,
-            WORKER_RSS.key: memory.rss_open if memory is not None and complete else None,
+            WORKER_RSS.key: rss,
             HISTORY_BYTES.key: self.finished.json_bytes if self.finished else None,
         }

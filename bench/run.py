@@ -75,9 +75,7 @@ async def run_phases(
 
     results.throughput = await phase(
         "throughput",
-        measure_throughput(
-            client, bare_client, db, TRAJECTORY_QUEUE, BARE_QUEUE, options.trajectories
-        ),
+        measure_throughput(client, bare_client, db, (worker, bare_worker), options.trajectories),
         results,
     )
     if profile_file is not None:

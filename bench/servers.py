@@ -15,9 +15,9 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from codec.keyring import ensure_keyring
 from db.migrate import apply_migrations
 from settings import load_settings
+from stack import codec_child
 from stack.ports import free_ports
 from stack.postgres import EmbeddedPostgres
 from stack.temporal_dev import TemporalDevServer
@@ -41,10 +41,6 @@ class BenchStack:
         return self.temporal.address
 
 
-def codec_key_path(root: Path) -> Path:
-    return load_settings({"INKANTELING_DATA_DIR": str(root)}).codec_key_path
-
-
 @asynccontextmanager
 async def bench_stack(root: Path) -> AsyncIterator[BenchStack]:
     pg_port, temporal_port, ui_port = free_ports(3)
@@ -56,10 +52,11 @@ async def bench_stack(root: Path) -> AsyncIterator[BenchStack]:
         await asyncio.to_thread(postgres.start)
         await temporal.wait_ready(within=60.0)
         await apply_migrations(postgres.url)
-        # The product refuses to run without a codec key ring: one of the stack's own, where
-        # the settings of its processes (INKANTELING_DATA_DIR=root) look for it.
-        ring, _ = ensure_keyring(codec_key_path(root))
-        client = await Client.connect(temporal.address, data_converter=data_converter(ring))
+        # The product refuses to run without a codec key ring: one of the stack's own, made as
+        # the local stack makes it, where its processes' settings (INKANTELING_DATA_DIR=root)
+        # look for it.
+        codec = codec_child.prepare(load_settings({"INKANTELING_DATA_DIR": str(root)}))
+        client = await Client.connect(temporal.address, data_converter=data_converter(codec.ring))
         await register_search_attributes(client)
         yield BenchStack(root, postgres, temporal, client)
     finally:

@@ -10,6 +10,7 @@ batches, each batch after a query, so both sides see the same pattern of client 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from bench.health import troubles
 from bench.histories import HistoryFigures, history_figures
 from bench.stats import Latency
 from bench.trajectories import COUNCIL_ROUND, bench_request, start_all, terminate, unique_labels
+from bench.workers import WorkerProcess
 from schemas.trajectory import StepStatus
 
 DRIVE_WITHIN = 900.0
@@ -33,10 +35,16 @@ class Side:
     updates: int
     seconds: float
     latency: Latency
+    worker_cpu: float = 0.0  # CPU seconds its worker process used meanwhile
 
     @property
     def rate(self) -> float:
         return self.updates / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def cpu_per_update(self) -> float:
+        """The worker's CPU per update: less disturbed by a shared machine than a rate."""
+        return self.worker_cpu / self.updates if self.updates else 0.0
 
 
 @dataclass(frozen=True)
@@ -140,13 +148,18 @@ async def measure_throughput(
     client: Client,
     bare_client: Client,
     database_url: str,
-    task_queue: str,
-    bare_queue: str,
+    workers: tuple[WorkerProcess, WorkerProcess],
     count: int,
 ) -> Throughput:
-    calibration, calibration_log, sick = await calibrate(client, database_url, task_queue)
+    """`workers`: the trajectory worker and the bare worker, each on its own task queue."""
+    worker, bare_worker = workers
+    calibration, calibration_log, sick = await calibrate(client, database_url, worker.task_queue)
     plan = calibration.bare_plan()
     batches = batches_for(plan, calibration_log.batches)
-    bare = await bare_side(bare_client, bare_queue, plan, batches, count)
-    trajectory, log, more = await trajectory_side(client, database_url, task_queue, count)
+    cpu = bare_worker.cpu()
+    bare = await bare_side(bare_client, bare_worker.task_queue, plan, batches, count)
+    bare = dataclasses.replace(bare, worker_cpu=bare_worker.cpu() - cpu)
+    cpu = worker.cpu()
+    trajectory, log, more = await trajectory_side(client, database_url, worker.task_queue, count)
+    trajectory = dataclasses.replace(trajectory, worker_cpu=worker.cpu() - cpu)
     return Throughput(calibration, tuple(batches), trajectory, bare, log.reads, (*sick, *more))

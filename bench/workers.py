@@ -24,7 +24,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from bench.rss import rss_bytes
+from bench.process_figures import cpu_seconds, rss_bytes
 from bench.servers import BenchStack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +55,9 @@ class WorkerProcess:
 
     def rss(self) -> int:
         return rss_bytes(self.pid)
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.pid)
 
     def kill(self) -> None:
         """SIGKILL by pid: a crash, nothing of the worker's shutdown runs."""
