@@ -286,14 +286,40 @@ async def test_a_dying_server_stops_the_stack_with_a_non_zero_exit(stack_env: St
     assert _all_gone(record) == []
 
 
-async def _wait_all_gone(record: StackRecord) -> list[str]:
-    """Until no recorded process is alive (bounded); what is still alive at the deadline."""
+def _descendants(roots: set[int]) -> list[ProcessRecord]:
+    """Every live process below these pids (Linux /proc), recorded with its identity: what the
+    children started themselves, PostgreSQL's backends among them."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # ended while we looked
+            continue
+        # After the command name: state, then the parent pid.
+        parents[int(stat.parent.name)] = int(text[text.rfind(")") + 2 :].split()[1])
+    found: list[ProcessRecord] = []
+    frontier = set(roots)
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier}
+        found += [ProcessRecord.of(f"descendant of the stack, pid {pid}", pid) for pid in frontier]
+    return [record for record in found if record.alive()]
+
+
+def _left_over(record: StackRecord, descendants: list[ProcessRecord]) -> list[str]:
+    return _all_gone(record) + [p.name for p in descendants if p.alive()]
+
+
+async def _wait_all_gone(
+    record: StackRecord, descendants: list[ProcessRecord] | None = None
+) -> list[str]:
+    """Until no recorded process, nor any of `descendants`, is alive (bounded); what is still
+    alive at the deadline."""
     deadline = time.monotonic() + STOP_WITHIN
     while time.monotonic() < deadline:
-        if not _all_gone(record):
+        if not _left_over(record, descendants or []):
             return []
         await asyncio.sleep(0.1)
-    return _all_gone(record)
+    return _left_over(record, descendants or [])
 
 
 def _sleeper(*, listen_on: int | None = None) -> subprocess.Popen[bytes]:
@@ -331,10 +357,13 @@ async def test_children_end_with_a_killed_supervisor_and_the_next_up_takes_over(
     process = stack_env.start(worker=True)
     record = await stack_env.wait_running(process)
     assert [p.name for p in record.processes] == ["postgres", "temporal", "worker"]
+    # What the children started (PostgreSQL's backends, at least) must end too.
+    below = _descendants({p.pid for p in record.processes})
+    assert below
     # SIGKILL runs no shutdown code: only the kernel can tell the children.
     process.kill()
     assert await stack_env.wait_exit(process) == -signal.SIGKILL
-    assert await _wait_all_gone(record) == []
+    assert await _wait_all_gone(record, below) == []
     assert [port for port in stack_env.ports if port_in_use(port)] == []
 
     status = stack_env.command("status")
