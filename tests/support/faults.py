@@ -67,7 +67,7 @@ from schemas.trajectory import (
     TrajectoryStatus,
 )
 from templates.loader import load_template
-from tests.support.codec import converter_for_tests
+from tests.support.codec import TESTS_KEYRING_FILE, converter_for_tests
 from tests.support.trajectories import decision, make_request, status_of, via_updates
 from workflows.registry import WORKFLOWS
 from workflows.trajectory import InkantelingTrajectory
@@ -387,6 +387,8 @@ class Workers:
             DATABASE_URL=self.database_url,
             INKANTELING_TASK_QUEUE=self.task_queue,
             INKANTELING_LOG_FORMAT="json",
+            # The workers encrypt with the tests' ring, as the test's own client does.
+            INKANTELING_CODEC_KEY_FILE=str(TESTS_KEYRING_FILE),
         )
         return env
 
