@@ -106,17 +106,17 @@ def interpolate(text: str, env: Mapping[str, str]) -> str:
         if match["escaped"]:
             return "$"
         name = match["braced"] or match["plain"]
-        op, arg = match["op"], match["arg"] or ""
+        op, arg = match["op"] or "", match["arg"] or ""
         value = env.get(name)
-        set_and_not_empty = bool(value)
-        present = value is not None if op and not op.startswith(":") else set_and_not_empty
-        if op in (":-", "-"):
+        # With ":" an empty value counts as unset, as in the shell.
+        present = bool(value) if op.startswith(":") else value is not None
+        if op.endswith("-"):
             return value if present and value is not None else arg
-        if op in (":?", "?"):
+        if op.endswith("?"):
             if not present or value is None:
                 raise MissingVariable(f"{name}: {arg}")
             return value
-        if op in (":+", "+"):
+        if op.endswith("+"):
             return arg if present else ""
         return value or ""
 
@@ -250,6 +250,28 @@ def depends_closure(services: Mapping[str, dict[str, Any]], name: str) -> set[st
     return seen
 
 
+def test_interpolation_follows_compose() -> None:
+    env = {"SET": "v", "EMPTY": ""}
+    cases = {
+        "${SET}": "v",
+        "$SET/x": "v/x",
+        "${UNSET}": "",
+        "${EMPTY:-d}": "d",
+        "${EMPTY-d}": "",
+        "${UNSET-d}": "d",
+        "${SET:+r}": "r",
+        "${EMPTY:+r}": "",
+        "${EMPTY+r}": "r",
+        "$$SET": "$SET",
+        "a${SET:?needed}b": "avb",
+    }
+    assert {text: interpolate(text, env) for text in cases} == cases
+    for refused in ("${EMPTY:?needed}", "${UNSET?needed}"):
+        with pytest.raises(MissingVariable, match="needed"):
+            interpolate(refused, env)
+    assert interpolate("${EMPTY?fine}", env) == ""
+
+
 # --- the Compose specification -------------------------------------------------------------------
 
 
@@ -305,12 +327,13 @@ def test_every_variable_is_in_env_example_and_every_example_is_used(
 
 
 def test_env_example_holds_no_secret_values(example_env: dict[str, str]) -> None:
-    secret_like = re.compile(r"PASSWORD|SECRET|TOKEN|PRIVATE|(?<![A-Z])KEY(?!_FILE)|_KEY$")
-    # A *_FILE setting names a path (under /run/secrets), never the secret itself.
+    secret_like = re.compile(r"PASSWORD|SECRET|TOKEN|PRIVATE|KEY")
     for name, value in example_env.items():
+        assert "-----BEGIN" not in value, f"{name}: key material belongs in deploy/secrets/"
+        # A *_FILE setting names a path (under /run/secrets), never the secret itself.
         if secret_like.search(name) and not name.endswith("_FILE"):
             assert value == "", f"{name} must be empty in .env.example; operators set it in .env"
-    assert {name for name in OPERATOR_SECRETS} <= set(example_env)
+    assert set(OPERATOR_SECRETS) <= set(example_env)
 
 
 # --- images, builds, secrets ---------------------------------------------------------------------
