@@ -436,7 +436,8 @@ def test_long_running_services_restart_and_have_health_checks(
             assert restart.startswith("on-failure"), name
         else:
             assert restart in ("always", "unless-stopped"), name
-            if name != "temporal-ui":  # its image has no shell or HTTP client to probe with
+            # Nothing waits for the Web UI, and its image's tools differ between releases.
+            if name != "temporal-ui":
                 assert "healthcheck" in service, name
 
 
