@@ -41,8 +41,8 @@ with workflow.unsafe.imports_passed_through():
     from operations.start import start_trajectory
     from schemas.common import CooperationKind, StepKind
     from schemas.trajectory import StepStatus, TrajectoryInput, TrajectoryStatus
-    from tests.support.codec import converter_for_tests
     from tests.record_histories import HISTORY_DIR, load_history, time_skipping_environment
+    from tests.support.codec import converter_for_tests
     from tests.support.trajectories import make_request, wait_for
     from workflows.trajectory import (
         CALENDAR_FROM_HISTORY,

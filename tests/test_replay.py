@@ -18,8 +18,8 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.worker import Replayer
 
-from tests.support.codec import converter_for_tests
 from tests.record_histories import HISTORY_DIR, SCENARIOS, load_history, scenario_of
+from tests.support.codec import converter_for_tests
 from workflows.registry import WORKFLOWS
 
 HISTORIES = sorted(HISTORY_DIR.glob("*.json"))

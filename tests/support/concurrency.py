@@ -121,9 +121,9 @@ async def assert_healthy(handle: WorkflowHandle[Any, Any]) -> TrajectoryStatus:
         != WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
     ]
     assert not failed, f"{handle.id}: workflow tasks failed at events {failed}"
-    replay = await Replayer(workflows=WORKFLOWS, data_converter=converter_for_tests()).replay_workflow(
-        history, raise_on_replay_failure=False
-    )
+    replay = await Replayer(
+        workflows=WORKFLOWS, data_converter=converter_for_tests()
+    ).replay_workflow(history, raise_on_replay_failure=False)
     assert replay.replay_failure is None, f"{handle.id} does not replay: {replay.replay_failure}"
     return await status_of(handle)
 
