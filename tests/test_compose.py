@@ -300,6 +300,16 @@ def test_the_file_validates_against_the_compose_specification(
     assert _schema_errors(compose) == []
 
 
+def test_the_tls_override_in_the_docs_is_a_valid_overlay(services: dict[str, Any]) -> None:
+    text = (ROOT / "docs" / "deployment.md").read_text()
+    (block,) = re.findall(r"```yaml\n(# compose\.tls\.yml.*?)```", text, flags=re.DOTALL)
+    override = yaml.safe_load(block)
+    assert _schema_errors(override) == []
+    assert set(override["services"]) <= set(services)
+    for name, service in override["services"].items():
+        assert set(service.get("secrets", [])) <= set(override["secrets"]) | {"codec_keyring"}, name
+
+
 def test_the_schema_check_catches_a_malformed_service() -> None:
     broken = {"services": {"worker": {"image": "x:1", "deploy": {"replicas": [3]}}}}
     assert any("replicas" in problem for problem in _schema_errors(broken))
