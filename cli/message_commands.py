@@ -21,7 +21,6 @@ from cli.common import (
     add_id_argument,
     add_json_flag,
     answer_wait,
-    calendar_today,
     database,
     id_list,
     optional_date,
@@ -37,9 +36,8 @@ from cli.common import (
 from cli.exit_codes import ExitCode
 from cli.render import ack_line
 from db.connect import DatabaseUnavailable
-from db.register import get_authority
-from operations.messages import NOT_DELIVERED, UpdateName, send_update
-from operations.queries import WorkerTrouble, trajectory_status
+from db.register import get_authority, get_cooperation
+from operations.messages import UpdateName, send_update
 from operations.requests import InvalidRequest, UnknownAuthorities, participants_for, problems_of
 from schemas.common import Outcome
 from schemas.trajectory import (
@@ -48,9 +46,7 @@ from schemas.trajectory import (
     DecisionInput,
     EffectiveDateChange,
     JoinRequest,
-    StepStatus,
     TaskCompletion,
-    TrajectoryStatus,
 )
 from settings import Settings
 
@@ -127,55 +123,19 @@ def _outcome(text: str) -> Outcome:
         raise InvalidInput(f"OUTCOME: must be one of {choices} (got {shown(text)})") from None
 
 
-def _parties(status: TrajectoryStatus) -> set[str]:
-    """Every authority the trajectory knows: participants, parties of opened decisions and
-    the old structure (it decides under the cooperation's own id)."""
-    parties = {p.authority_id for p in status.participants} | {status.cooperation_id}
-    return parties | {party.authority_id for step in status.steps for party in step.parties}
-
-
-def _step_for(status: TrajectoryStatus, authority_id: str) -> str | None:
-    """The decision step the authority's decision belongs to, when there is exactly one:
-    its one open decision, else the one it already decided (so a repeat is recognised).
-    None leaves the choice to the workflow, which explains an ambiguity in its refusal.
-
-    Sending the step explicitly also keeps the stored decision complete: the audit
-    projection reads the step from the message itself."""
-    deciding = [s for s in status.steps if any(p.authority_id == authority_id for p in s.parties)]
-    open_steps = [s.id for s in deciding if s.status is StepStatus.OPEN]
-    if open_steps:
-        return open_steps[0] if len(open_steps) == 1 else None
-    decided = [
-        s.id
-        for s in deciding
-        if any(p.authority_id == authority_id and p.decision is not None for p in s.parties)
-    ]
-    return decided[-1] if decided else None
-
-
-def _recorded_decision(
-    status: TrajectoryStatus, step_id: str | None, authority_id: str
-) -> DecisionInput | None:
-    """The authority's final decision in the step, if recorded. A postponement is not final:
-    the party decides again, at a later session."""
-    for view in status.steps:
-        for party in view.parties if view.id == step_id else ():
-            decision = party.decision
-            if party.authority_id == authority_id and decision is not None:
-                return None if decision.outcome is Outcome.POSTPONE else decision
-    return None
-
-
 async def _check_registered(settings: Settings, authority_id: str) -> None:
     """An id the register does not know is a typo: say so (NOT_FOUND) rather than pass on the
     trajectory's refusal. A registered authority that is not a party is left to the
-    trajectory's validator, whose message lists the parties."""
+    trajectory's validator, whose message lists the parties. The old structure decides under
+    its cooperation's id, which the register knows as a cooperation."""
     try:
         async with database(settings) as conn:
-            known = await get_authority(conn, authority_id)
+            known = await get_authority(conn, authority_id) is not None or (
+                await get_cooperation(conn, authority_id) is not None
+            )
     except DatabaseUnavailable:
         return  # the register is only a hint here; the validator still refuses
-    if known is None:
+    if not known:
         raise UnknownAuthorities([authority_id])
 
 
@@ -188,26 +148,16 @@ def _cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
         outcome = _outcome(args.outcome)
         session_date = optional_date(args.session_date, "--session-date")
         step = register_id(args.step, "--step") if args.step else None
-        client = await temporal_client(settings)
-        try:
-            status = (await trajectory_status(client, workflow_id, answer_wait(args))).status
-        except WorkerTrouble as exc:
-            # The status comes first (for the step and the date): nothing has been sent yet.
-            raise exc.adding(NOT_DELIVERED) from None
-        if authority not in _parties(status):
-            await _check_registered(settings, authority)
-        step = step or _step_for(status, authority)
-        recorded = _recorded_decision(status, step, authority)
+        # One message: the trajectory resolves the step and the session date itself
+        # (TrajectoryState.complete_decision) and refuses an ambiguous step with the names.
+        # Only an id the register does not know is refused here, as a typo.
+        await _check_registered(settings, authority)
         decision = _message(
             DecisionInput,
             {
                 "authority_id": authority,
                 "outcome": outcome,
-                # A command run again (say after a timeout) repeats the recorded session date,
-                # so it is recognised as the same decision; otherwise the trajectory's own
-                # calendar date now, so a compressed demonstration calendar works.
-                "session_date": session_date
-                or (recorded.session_date if recorded else calendar_today(status)),
+                "session_date": session_date,
                 "reference": args.reference,
                 "step_id": step,
                 "votes_for": args.votes_for,

@@ -13,7 +13,7 @@ import asyncpg
 
 from cli.exit_codes import ExitCode
 from db.connect import DatabaseUnavailable, DbConnection, connect, database_url, unavailable
-from report.data import running_workflows
+from db.trajectories import running_workflows
 from report.generate import Format, ReportRequest, ReportResult, ReportWriteError, generate_report
 from report.live import LiveStatuses, query_statuses
 from settings import Settings

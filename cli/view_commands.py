@@ -85,7 +85,7 @@ def _cmd_history(args: argparse.Namespace, settings: Settings) -> int:
         async with database(settings) as conn:
             history = await trajectory_history(conn, workflow_id, args.run)
         if args.json:
-            print_json([e.as_json() for e in history.events])
+            print_json([e.model_dump(mode="json", exclude={"data"}) for e in history.events])
         else:
             print("\n".join(history_lines(history)))
         return ExitCode.OK

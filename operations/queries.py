@@ -24,7 +24,9 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
+from db import trajectories as db
 from db.connect import DbConnection
+from schemas.audit import AuditEvent
 from schemas.common import CooperationKind, RegisterId
 from schemas.template import Phase
 from schemas.trajectory import WORKFLOW_ID_PREFIX, TrajectoryStatus
@@ -412,49 +414,18 @@ async def list_trajectories(
 
 
 @dataclass(frozen=True)
-class HistoryEvent:
-    seq: int
-    on: date
-    at: datetime
-    kind: str
-    actor: str | None
-    summary: str
-    step_id: str | None
-    authority_id: str | None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "on": self.on.isoformat(),
-            "at": self.at.isoformat(),
-            "kind": self.kind,
-            "actor": self.actor,
-            "summary": self.summary,
-            "step_id": self.step_id,
-            "authority_id": self.authority_id,
-        }
-
-
-@dataclass(frozen=True)
 class History:
     workflow_id: str
     run_id: str
     other_runs: tuple[str, ...]  # earlier (or later) runs of the same workflow id
-    events: tuple[HistoryEvent, ...]
+    events: tuple[AuditEvent, ...]
 
 
 async def trajectory_history(
     conn: DbConnection, workflow_id: str, run_id: str | None = None
 ) -> History:
     """The events of one run, oldest first: the latest run unless `run_id` names one."""
-    runs = [
-        (row["id"], row["run_id"])
-        for row in await conn.fetch(
-            "SELECT id, run_id FROM trajectories WHERE workflow_id = $1 "
-            "ORDER BY started_at DESC, run_id",
-            workflow_id,
-        )
-    ]
+    runs = await db.runs_of(conn, workflow_id)
     if not runs:
         raise TrajectoryNotFound(
             f"no recorded history for {workflow_id}; `starter.py list --all` shows the "
@@ -464,23 +435,6 @@ async def trajectory_history(
     if chosen is None:
         known = ", ".join(r[1] for r in runs)
         raise TrajectoryNotFound(f"{workflow_id} has no run {run_id!r} (runs: {known})")
-    rows = await conn.fetch(
-        "SELECT seq, on_date, at, kind, actor, summary, step_id, authority_id "
-        "FROM events WHERE trajectory_id = $1 ORDER BY seq",
-        chosen[0],
-    )
-    events = tuple(
-        HistoryEvent(
-            seq=row["seq"],
-            on=row["on_date"],
-            at=row["at"],
-            kind=row["kind"],
-            actor=row["actor"],
-            summary=row["summary"],
-            step_id=row["step_id"],
-            authority_id=row["authority_id"],
-        )
-        for row in rows
-    )
+    events = tuple(await db.events_of(conn, chosen[0]))
     others = tuple(r[1] for r in runs if r != chosen)
     return History(workflow_id=workflow_id, run_id=chosen[1], other_runs=others, events=events)

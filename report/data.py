@@ -17,7 +17,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from db import trajectories as db
 from db.connect import DbConnection
+from schemas.audit import AuditEvent
 from schemas.common import Outcome
 from schemas.trajectory import TrajectoryStatus
 
@@ -26,21 +28,6 @@ SinceSource = Literal["option", "previous-report", "none"]
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class EventRecord(_Model):
-    """One row of the audit trail. `summary` is English for logs; the report phrases the
-    event in Dutch from its kind and data instead."""
-
-    seq: int
-    kind: str
-    on_date: date  # the trajectory's calendar date
-    at: datetime
-    summary: str
-    actor: str | None
-    step_id: str | None
-    authority_id: str | None
-    data: dict[str, Any]
 
 
 class DecisionRecord(_Model):
@@ -65,7 +52,7 @@ class TrajectoryRecord(_Model):
     finished: bool
     status: TrajectoryStatus  # timeline left empty: the events below are the full trail
     live: bool  # status from a Temporal query rather than the stored snapshot
-    events: tuple[EventRecord, ...]
+    events: tuple[AuditEvent, ...]
     decisions: tuple[DecisionRecord, ...]
     transferred: dict[str, int]  # item kind -> number of items; never their descriptions
 
@@ -103,14 +90,6 @@ async def record_report(conn: DbConnection, *, generated_at: datetime, period_en
     return int(report_id)
 
 
-async def running_workflows(conn: DbConnection) -> list[tuple[str, str]]:
-    """(workflow id, run id) of every trajectory not finished: those worth a live query."""
-    rows = await conn.fetch(
-        "SELECT workflow_id, run_id FROM trajectories WHERE NOT finished ORDER BY started_at, id"
-    )
-    return [(row["workflow_id"], row["run_id"]) for row in rows]
-
-
 async def load_report_data(
     conn: DbConnection,
     *,
@@ -120,7 +99,7 @@ async def load_report_data(
     live: Mapping[str, TrajectoryStatus] | None = None,
 ) -> ReportData:
     live = live or {}
-    events = await _events(conn)
+    events = await db.all_events(conn)
     decisions = await _decisions(conn)
     transferred = await _transferred(conn)
     trajectories = []
@@ -155,31 +134,6 @@ async def load_report_data(
         authority_names=await _names(conn, "authorities"),
         cooperation_names=await _names(conn, "cooperations"),
     )
-
-
-async def _events(conn: DbConnection) -> dict[str, list[EventRecord]]:
-    # All events, not only the recent ones: an old event can still matter (who asked for an
-    # abort). The audit trail of a trajectory is a few hundred rows at most.
-    by_trajectory: dict[str, list[EventRecord]] = {}
-    for row in await conn.fetch(
-        "SELECT trajectory_id, seq, kind, on_date, at, summary, actor, step_id, authority_id, "
-        "data FROM events ORDER BY trajectory_id, seq"
-    ):
-        data = row["data"]
-        by_trajectory.setdefault(row["trajectory_id"], []).append(
-            EventRecord(
-                seq=row["seq"],
-                kind=row["kind"],
-                on_date=row["on_date"],
-                at=row["at"],
-                summary=row["summary"],
-                actor=row["actor"],
-                step_id=row["step_id"],
-                authority_id=row["authority_id"],
-                data=json.loads(data) if isinstance(data, str) else dict(data),
-            )
-        )
-    return by_trajectory
 
 
 async def _decisions(conn: DbConnection) -> dict[str, list[DecisionRecord]]:

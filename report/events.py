@@ -1,26 +1,21 @@
-"""One Dutch sentence per audit event, built from its kind and data fields.
+"""One Dutch sentence per audit event, built from its kind and typed payload.
 
 The English `summary` of an event is written for logs and is never shown to the mayors; each
-kind is phrased here instead. A kind this module does not know yet gets a neutral sentence
-rather than its English summary, so a new event kind can never leak untranslated text.
+kind is phrased here from its payload (schemas/events.py) instead. An event whose stored
+payload lacks what its sentence needs (written by an older workflow version) gets a shorter
+sentence of its kind, never its English summary.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
 
-from report.data import EventRecord
+from pydantic import ValidationError
+
 from report.dutch import OUTCOME_LABELS, PHASE_LABELS, count, enumerate_nl, format_date
-from schemas.common import Outcome
-from schemas.template import Phase
-
-# The only event without structured data for what it says: "phase <old> -> <new>"
-# (workflows/trajectory.py, InkantelingTrajectory._changed).
-_PHASE_CHANGE = re.compile(r"^phase (?P<old>[a-z-]+) -> (?P<new>[a-z-]+)$")
+from schemas import events as ev
+from schemas.audit import AuditEvent, EventKind
 
 
 @dataclass(frozen=True)
@@ -43,132 +38,141 @@ class EventContext:
         return self.names.get(authority_id, authority_id)
 
 
-def describe_event(event: EventRecord, ctx: EventContext) -> str:
-    phrase = _PHRASES.get(event.kind)
-    if phrase is None:
-        return f"Gebeurtenis van het type “{event.kind}”."
+def describe_event(event: AuditEvent, ctx: EventContext) -> str:
     try:
-        return phrase(event, ctx)
-    except (KeyError, TypeError, ValueError):
+        payload = event.payload()
+    except ValidationError:
         # Data written by an older workflow version may lack a field: say less, never fail.
-        return _FALLBACKS.get(event.kind, f"Gebeurtenis van het type “{event.kind}”.")
+        return _FALLBACKS.get(event.kind, "Gebeurtenis in het traject.")
+    return _PHRASES[event.kind](event, payload, ctx)
 
 
-def _iso(value: Any) -> str:
-    return format_date(date.fromisoformat(str(value)))
-
-
-def _started(e: EventRecord, ctx: EventContext) -> str:
-    participants = len(e.data["participants"])
+def _started(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
+    assert isinstance(p, ev.TrajectoryStarted)
     return (
-        f"Traject gestart met {count(participants, 'deelnemer', 'deelnemers')}; algemene "
-        f"vergadering gepland op {_iso(e.data['planned_av_date'])}, ingangsdatum "
-        f"{_iso(e.data['effective_date'])}."
+        f"Traject gestart met {count(len(p.participants), 'deelnemer', 'deelnemers')}; "
+        f"algemene vergadering gepland op {format_date(p.planned_av_date)}, ingangsdatum "
+        f"{format_date(p.effective_date)}."
     )
 
 
-def _decision(e: EventRecord, ctx: EventContext) -> str:
-    d = e.data["decision"]
-    outcome = OUTCOME_LABELS[Outcome(d["outcome"])]
-    round_number = int(e.data.get("round", 0))
-    again = f", ronde {round_number + 1}" if round_number > 0 else ""
-    who = ctx.name(e.authority_id or d["authority_id"])
+def _decision(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
+    assert isinstance(p, ev.DecisionRecorded)
+    d = p.decision
+    again = f", ronde {p.round + 1}" if p.round > 0 else ""
+    who = ctx.name(e.authority_id or d.authority_id)
     return (
-        f"{ctx.step(e.step_id)}: {outcome} door {who} (zitting van "
-        f"{_iso(d['session_date'])}, referentie {d['reference']}{again})."
+        f"{ctx.step(e.step_id)}: {OUTCOME_LABELS[d.outcome]} door {who} (zitting van "
+        f"{format_date(d.session_date)}, referentie {d.reference}{again})."
     )
 
 
-def _round_closed(e: EventRecord, ctx: EventContext) -> str:
-    silent = [ctx.name(a) for a in e.data["silent"]]
+def _round_closed(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
+    assert isinstance(p, ev.RoundClosed)
+    silent = [ctx.name(a) for a in p.silent]
     return (
         f"Termijn van {ctx.step(e.step_id)} verstreken zonder beslissing van "
         f"{enumerate_nl(silent)}; dit telt als onthouding."
     )
 
 
-def _amendment(e: EventRecord, ctx: EventContext) -> str:
-    a = e.data["amendment"]
-    parts = [f"Voorstel gewijzigd ({a['reason']})"]
-    reopened = [ctx.name(r) for r in e.data.get("reopened", [])]
+def _amendment(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
+    assert isinstance(p, ev.AmendmentRecorded)
+    a = p.amendment
+    parts = [f"Voorstel gewijzigd ({a.reason})"]
+    reopened = [ctx.name(r) for r in p.reopened]
     if reopened:
         parts.append(f"nieuwe beslissing gevraagd van {enumerate_nl(reopened)}")
-    if a.get("planned_av_date"):
-        parts.append(f"algemene vergadering nu gepland op {_iso(a['planned_av_date'])}")
-    if a.get("effective_date"):
-        parts.append(f"ingangsdatum nu {_iso(a['effective_date'])}")
+    if a.planned_av_date:
+        parts.append(f"algemene vergadering nu gepland op {format_date(a.planned_av_date)}")
+    if a.effective_date:
+        parts.append(f"ingangsdatum nu {format_date(a.effective_date)}")
     return "; ".join(parts) + "."
 
 
-def _joined(e: EventRecord, ctx: EventContext) -> str:
-    participant = e.data["participant"]
-    who = ctx.names.get(participant["authority_id"], participant["name"])
-    rounds = [ctx.step(r) for r in e.data.get("rounds", [])]
+def _joined(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
+    assert isinstance(p, ev.MemberJoined)
+    who = ctx.names.get(p.participant.authority_id, p.participant.name)
+    rounds = [ctx.step(r) for r in p.rounds]
     tail = f" en beslist mee in {enumerate_nl(rounds)}" if rounds else ""
     return f"{who} sluit aan (olievlekprincipe){tail}."
 
 
-def _task(e: EventRecord, ctx: EventContext) -> str:
-    evidence = e.data["completion"]["evidence"]
-    return f"Taak afgerond: {ctx.step(e.step_id)} (document: {evidence})."
+def _task(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
+    assert isinstance(p, ev.TaskCompleted)
+    return f"Taak afgerond: {ctx.step(e.step_id)} (document: {p.completion.evidence})."
 
 
-def _phase(e: EventRecord, ctx: EventContext) -> str:
-    match = _PHASE_CHANGE.match(e.summary)
-    if match is None:
-        raise ValueError("unexpected phase summary")
-    return f"Nieuwe fase: {PHASE_LABELS[Phase(match['new'])]}."
+def _phase(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
+    assert isinstance(p, ev.PhaseChanged)
+    if p.phase is None:  # stored before the payload named the phase
+        return _FALLBACKS[EventKind.PHASE_CHANGED]
+    return f"Nieuwe fase: {PHASE_LABELS[p.phase]}."
 
 
-def _abort_requested(e: EventRecord, ctx: EventContext) -> str:
+def _effective_date_set(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
+    assert isinstance(p, ev.EffectiveDateSet)
+    return f"Ingangsdatum gewijzigd van {format_date(p.previous)} naar {format_date(p.new)}."
+
+
+def _abort_requested(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
     reason = f": {ctx.abort_reason}" if ctx.abort_reason else ""
     return f"Stopzetting van het traject gevraagd{reason}."
 
 
-_Phrase = Callable[[EventRecord, EventContext], str]
+_Phrase = Callable[[AuditEvent, ev.EventPayload, EventContext], str]
 
-_PHRASES: dict[str, _Phrase] = {
-    "trajectory-started": _started,
-    "step-opened": lambda e, c: f"Stap gestart: {c.step(e.step_id)}.",
-    "step-done": lambda e, c: f"Stap afgerond: {c.step(e.step_id)}.",
-    "task-completed": _task,
-    "decision-recorded": _decision,
-    "decision-passed": lambda e, c: f"Goedgekeurd: {c.step(e.step_id)}.",
-    "decision-rejected": lambda e, c: (
+# Every kind has its sentence: tests/test_report.py checks the mapping is complete.
+_PHRASES: dict[EventKind, _Phrase] = {
+    EventKind.TRAJECTORY_STARTED: _started,
+    EventKind.STEP_OPENED: lambda e, p, c: f"Stap gestart: {c.step(e.step_id)}.",
+    EventKind.STEP_DONE: lambda e, p, c: f"Stap afgerond: {c.step(e.step_id)}.",
+    EventKind.TASK_COMPLETED: _task,
+    EventKind.DECISION_RECORDED: _decision,
+    EventKind.DECISION_PASSED: lambda e, p, c: f"Goedgekeurd: {c.step(e.step_id)}.",
+    EventKind.DECISION_REJECTED: lambda e, p, c: (
         f"Niet goedgekeurd: {c.step(e.step_id)}. Heronderhandeling: het voorstel wordt "
         "bijgestuurd of het traject wordt gestopt."
     ),
-    "round-closed": _round_closed,
-    "reminder-sent": lambda e, c: f"Herinnering verstuurd voor {c.step(e.step_id)}.",
-    "escalation-sent": lambda e, c: (
+    EventKind.ROUND_CLOSED: _round_closed,
+    EventKind.REMINDER_SENT: lambda e, p, c: f"Herinnering verstuurd voor {c.step(e.step_id)}.",
+    EventKind.ESCALATION_SENT: lambda e, p, c: (
         f"Termijn overschreden voor {c.step(e.step_id)}; de coördinator en de betrokkenen "
         "werden verwittigd."
     ),
-    "amendment": _amendment,
-    "member-joined": _joined,
-    "effective-date-needed": lambda e, c: (
+    EventKind.AMENDMENT: _amendment,
+    EventKind.MEMBER_JOINED: _joined,
+    EventKind.EFFECTIVE_DATE_NEEDED: lambda e, p, c: (
         "De geplande ingangsdatum is voorbij; een nieuwe ingangsdatum moet worden vastgelegd."
     ),
-    "effective-date-set": lambda e, c: (
-        f"Ingangsdatum gewijzigd van {_iso(e.data['from'])} naar {_iso(e.data['to'])}."
+    EventKind.EFFECTIVE_DATE_SET: _effective_date_set,
+    EventKind.ABORT_REQUESTED: _abort_requested,
+    EventKind.STEP_CANCELLED: lambda e, p, c: (
+        f"Stap stopgezet door de stopzetting: {c.step(e.step_id)}."
     ),
-    "abort-requested": _abort_requested,
-    "step-cancelled": lambda e, c: f"Stap stopgezet door de stopzetting: {c.step(e.step_id)}.",
-    "step-compensated": lambda e, c: f"Ongedaan gemaakt: {c.step(e.step_id)}.",
-    "trajectory-aborted": lambda e, c: "Traject gestopt.",
-    "trajectory-integrated": lambda e, c: f"{c.cooperation_name} is ingekanteld in DVV Midwest.",
-    "phase-changed": _phase,
-    "message-rejected": lambda e, c: "Een ongeldig of niet-toegelaten bericht werd geweigerd.",
-    "message-repeated": lambda e, c: "Een reeds verwerkt bericht werd opnieuw ontvangen.",
+    EventKind.STEP_COMPENSATED: lambda e, p, c: f"Ongedaan gemaakt: {c.step(e.step_id)}.",
+    EventKind.TRAJECTORY_ABORTED: lambda e, p, c: "Traject gestopt.",
+    EventKind.TRAJECTORY_INTEGRATED: lambda e, p, c: (
+        f"{c.cooperation_name} is ingekanteld in DVV Midwest."
+    ),
+    EventKind.PHASE_CHANGED: _phase,
+    EventKind.MESSAGE_REJECTED: lambda e, p, c: (
+        "Een ongeldig of niet-toegelaten bericht werd geweigerd."
+    ),
+    EventKind.MESSAGE_REPEATED: lambda e, p, c: (
+        "Een reeds verwerkt bericht werd opnieuw ontvangen."
+    ),
 }
 
-_FALLBACKS: dict[str, str] = {
-    "trajectory-started": "Traject gestart.",
-    "task-completed": "Taak afgerond.",
-    "decision-recorded": "Beslissing ontvangen.",
-    "round-closed": "Termijn van een beslissingsronde verstreken; stilzwijgen telt als onthouding.",
-    "amendment": "Voorstel gewijzigd.",
-    "member-joined": "Een bestuur sluit aan (olievlekprincipe).",
-    "effective-date-set": "Ingangsdatum gewijzigd.",
-    "phase-changed": "Nieuwe fase.",
+_FALLBACKS: dict[EventKind, str] = {
+    EventKind.TRAJECTORY_STARTED: "Traject gestart.",
+    EventKind.TASK_COMPLETED: "Taak afgerond.",
+    EventKind.DECISION_RECORDED: "Beslissing ontvangen.",
+    EventKind.ROUND_CLOSED: (
+        "Termijn van een beslissingsronde verstreken; stilzwijgen telt als onthouding."
+    ),
+    EventKind.AMENDMENT: "Voorstel gewijzigd.",
+    EventKind.MEMBER_JOINED: "Een bestuur sluit aan (olievlekprincipe).",
+    EventKind.EFFECTIVE_DATE_SET: "Ingangsdatum gewijzigd.",
+    EventKind.PHASE_CHANGED: "Nieuwe fase.",
 }

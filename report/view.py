@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from report import progress
-from report.data import EventRecord, ReportData, TrajectoryRecord
+from report.data import ReportData, TrajectoryRecord
 from report.decisions import DecisionLine, decision_lines, decision_marks
 from report.dutch import (
     KIND_LONG,
@@ -29,6 +29,7 @@ from report.dutch import (
 from report.events import EventContext, describe_event
 from report.progress import State
 from report.timeline_svg import build_timeline_svg
+from schemas.audit import AuditEvent, EventKind
 from schemas.common import Outcome
 from schemas.template import Phase
 from schemas.trajectory import TrajectoryStatus
@@ -238,7 +239,7 @@ def _section(record: TrajectoryRecord, anchor: str, data: ReportData) -> Traject
         pending=_pending(status, names) if running else (),
         open_steps=_open_step_lines(status, day) if running else (),
         events=tuple(
-            EventLine(on=format_date(e.on_date), text=describe_event(e, ctx))
+            EventLine(on=format_date(e.on), text=describe_event(e, ctx))
             for e in _news(record.events, data.since)
         ),
         timeline_svg=build_timeline_svg(
@@ -248,22 +249,29 @@ def _section(record: TrajectoryRecord, anchor: str, data: ReportData) -> Traject
 
 
 # Events that finish a step; a step that opened and finished on the same day is told once.
-_FINISHING = frozenset({"step-done", "task-completed", "decision-passed", "decision-rejected"})
+_FINISHING = frozenset(
+    {
+        EventKind.STEP_DONE,
+        EventKind.TASK_COMPLETED,
+        EventKind.DECISION_PASSED,
+        EventKind.DECISION_REJECTED,
+    }
+)
 
 
-def _news(events: tuple[EventRecord, ...], since: date | None) -> list[EventRecord]:
+def _news(events: tuple[AuditEvent, ...], since: date | None) -> list[AuditEvent]:
     """The events on or after `since` (inclusive, so nothing recorded later on the day of the
     previous report falls through), without the openings of steps finished that same day."""
-    listed = [e for e in events if since is None or e.on_date >= since]
-    finished = {(e.step_id, e.on_date) for e in listed if e.kind in _FINISHING}
+    listed = [e for e in events if since is None or e.on >= since]
+    finished = {(e.step_id, e.on) for e in listed if e.kind in _FINISHING}
     return [
-        e for e in listed if not (e.kind == "step-opened" and (e.step_id, e.on_date) in finished)
+        e for e in listed if not (e.kind is EventKind.STEP_OPENED and (e.step_id, e.on) in finished)
     ]
 
 
 def _aborted_by(record: TrajectoryRecord) -> str | None:
     for event in record.events:
-        if event.kind == "abort-requested" and event.actor:
+        if event.kind is EventKind.ABORT_REQUESTED and event.actor:
             return event.actor
     return None
 

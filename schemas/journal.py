@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from schemas.audit import AuditEvent
 from schemas.common import CooperationKind
 from schemas.template import Action, Phase
 from schemas.trajectory import Asset, Participant, StaffMember
@@ -41,20 +42,16 @@ class Notification(_Model):
 
 
 class JournalRecord(_Model):
-    seq: int = Field(ge=1)
-    kind: str
-    on: date
-    at: datetime
-    summary: str
-    actor: str | None = None
-    step_id: str | None = None
-    authority_id: str | None = None
-    data: dict[str, Any] = Field(default_factory=dict)
+    """An audit event and the notification it sends (a row of the outbox), as the workflow
+    hands both to the projection."""
+
+    event: AuditEvent
     notification: Notification | None = None
 
 
 class Snapshot(_Model):
-    """The trajectory row as it stands after the records of a batch."""
+    """The trajectory row as it stands after the records of a batch. `status_json` is the
+    full status, sent only when the phase or the end changed (None: keep the stored one)."""
 
     phase: Phase
     today: date
@@ -65,7 +62,7 @@ class Snapshot(_Model):
     pending_authorities: tuple[str, ...]
     next_deadline: date | None
     finished: bool
-    status_json: dict[str, Any]
+    status_json: dict[str, Any] | None = None
 
 
 class JournalBatch(_Model):

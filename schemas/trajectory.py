@@ -9,6 +9,7 @@ from typing import Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from schemas.audit import AuditEvent
 from schemas.common import (
     AuthorityKind,
     CooperationKind,
@@ -137,7 +138,9 @@ class DecisionInput(_Message):
 
     authority_id: RegisterId
     outcome: Outcome
-    session_date: date
+    # The council's session date, the legal fact. Left out, the trajectory takes its own
+    # today, or the recorded date when the message repeats a recorded decision.
+    session_date: date | None = None
     reference: ShortText  # the Besluit URI or a decision number
     step_id: RegisterId | None = None  # needed only when the authority has several open decisions
     votes_for: int | None = Field(default=None, ge=0, le=100_000)
@@ -150,6 +153,13 @@ class DecisionInput(_Message):
         """Equal as a decision (who recorded it does not matter)."""
         fields = {"recorded_by", "sent_at"}
         return self.model_dump(exclude=fields) == other.model_dump(exclude=fields)
+
+
+class RecordedDecision(DecisionInput):
+    """A decision as the trajectory recorded it: its step and session date are known."""
+
+    step_id: RegisterId
+    session_date: date
 
 
 class TaskCompletion(_Message):
@@ -209,7 +219,7 @@ class StepStatus(StrEnum):
 class PartyDecision(_Model):
     authority_id: RegisterId
     outcome: Outcome | None  # None: no decision yet
-    decision: DecisionInput | None = None
+    decision: RecordedDecision | None = None
     counted_as_abstention: bool = False  # silence at the deadline
 
 
@@ -230,17 +240,6 @@ class StepView(_Model):
     evidence: str | None = None
 
 
-class TimelineEntry(_Model):
-    seq: int
-    on: date  # the trajectory's calendar date
-    at: datetime  # workflow time (real)
-    kind: str
-    summary: str  # English, for logs and the CLI
-    actor: str | None = None
-    step_id: str | None = None
-    authority_id: str | None = None
-
-
 class TrajectoryStatus(_Model):
     workflow_id: str
     cooperation_id: str
@@ -258,7 +257,7 @@ class TrajectoryStatus(_Model):
     pending_authorities: tuple[str, ...]
     overdue: bool
     next_deadline: date | None
-    timeline: tuple[TimelineEntry, ...]
+    timeline: tuple[AuditEvent, ...]
     rejected_messages: int
     finished_on: date | None = None
     abort_reason: str | None = None

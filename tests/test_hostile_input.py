@@ -50,6 +50,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from cli.exit_codes import ExitCode
+from schemas.audit import AuditEvent
 from schemas.common import CooperationKind
 from schemas.register import FICHE_FIELDS
 from schemas.template import Phase
@@ -58,7 +59,6 @@ from schemas.trajectory import (
     Ack,
     StepStatus,
     TaskCompletion,
-    TimelineEntry,
     TrajectoryStatus,
 )
 from tests.record_histories import time_skipping_environment, until_closed
@@ -231,7 +231,7 @@ class Probe:
 
     async def effect(
         self, name: str, payload: Any, *, limit: float = 60.0
-    ) -> list[TimelineEntry] | str:
+    ) -> list[AuditEvent] | str:
         """The message's own journal entries; a text instead if the run stopped answering."""
         self.markers += 1
         token = f"MARKER-{self.markers}"
@@ -730,7 +730,7 @@ def params(cases: Sequence[SignalCase]) -> list[Any]:
 @dataclass
 class SignalRun:
     database_url: str
-    effects: dict[str, list[TimelineEntry] | str] = field(default_factory=dict)
+    effects: dict[str, list[AuditEvent] | str] = field(default_factory=dict)
     closed_errors: dict[str, BaseException | None] = field(default_factory=dict)
     finals: dict[str, TrajectoryStatus] = field(default_factory=dict)
 
@@ -858,7 +858,7 @@ async def signal_run(
         yield run
 
 
-def assert_effect(effect: list[TimelineEntry] | str, expected: Expected) -> None:
+def assert_effect(effect: list[AuditEvent] | str, expected: Expected) -> None:
     assert not isinstance(effect, str), effect
     kinds = [e.kind for e in effect]
     match expected:

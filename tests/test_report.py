@@ -27,14 +27,9 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from db.trajectories import running_workflows
 from operations.start import start_trajectory
-from report.data import (
-    DecisionRecord,
-    EventRecord,
-    ReportData,
-    TrajectoryRecord,
-    running_workflows,
-)
+from report.data import DecisionRecord, ReportData, TrajectoryRecord
 from report.dutch import format_date
 from report.events import EventContext, describe_event
 from report.generate import ReportRequest, ReportResult, generate_report
@@ -43,12 +38,16 @@ from report.render_html import render_html
 from report.render_markdown import render_markdown
 from report.timeline_svg import DecisionMark, build_timeline_svg
 from report.view import build_view
+from schemas import events as ev
+from schemas.audit import AuditEvent, EventKind
 from schemas.common import CooperationKind, Lane, Outcome, StepKind
 from schemas.template import Phase
 from schemas.trajectory import (
+    Amendment,
     DecisionInput,
     Participant,
     PartyDecision,
+    RecordedDecision,
     StepStatus,
     StepView,
     TaskCompletion,
@@ -526,7 +525,7 @@ def _participants(*ids: str) -> tuple[Participant, ...]:
 
 
 def _hostile_status() -> TrajectoryStatus:
-    decided = DecisionInput(
+    decided = RecordedDecision(
         authority_id="roeselare",
         outcome=Outcome.APPROVE,
         session_date=date(2040, 2, 3),
@@ -586,10 +585,10 @@ def _hostile_status() -> TrajectoryStatus:
 
 def _hostile_data() -> ReportData:
     status = _hostile_status()
-    event = EventRecord(
+    event = AuditEvent(
         seq=7,
-        kind="decision-recorded",
-        on_date=date(2040, 2, 3),
+        kind=EventKind.DECISION_RECORDED,
+        on=date(2040, 2, 3),
         at=datetime(2040, 2, 3, 10, tzinfo=UTC),
         summary="roeselare decided approve",
         actor="Secretariaat",
@@ -711,81 +710,99 @@ def test_every_event_kind_is_phrased_in_dutch() -> None:
         {"izegem": "Izegem", "tielt": "Tielt"},
         abort_reason="Geen draagvlak",
     )
-    kinds = {
-        "trajectory-started": {
-            "participants": ["izegem", "tielt"],
-            "planned_av_date": "2040-06-20",
-            "effective_date": "2040-12-01",
-        },
-        "step-opened": {},
-        "step-done": {},
-        "decision-recorded": {
-            "decision": {
-                "authority_id": "izegem",
-                "outcome": "postpone",
-                "session_date": "2040-02-03",
-                "reference": "GR/1",
-            },
-            "round": 1,
-        },
-        "decision-passed": {},
-        "decision-rejected": {},
-        "round-closed": {"silent": ["izegem", "tielt"]},
-        "reminder-sent": {},
-        "escalation-sent": {},
-        "amendment": {
-            "amendment": {"reason": "Nieuwe sleutel", "planned_av_date": "2040-09-01"},
-            "reopened": ["izegem"],
-        },
-        "member-joined": {
-            "participant": {"authority_id": "tielt", "name": "Tielt"},
-            "rounds": ["council-round"],
-        },
-        "effective-date-needed": {},
-        "effective-date-set": {"from": "2040-12-01", "to": "2041-01-01"},
-        "abort-requested": {},
-        "step-cancelled": {},
-        "step-compensated": {},
-        "trajectory-aborted": {},
-        "trajectory-integrated": {},
-        "phase-changed": {},
-        "message-rejected": {},
-        "task-completed": {"completion": {"evidence": "doc://fiche"}},
-    }
-    summaries = {"phase-changed": "phase consultation -> council-round"}
+    day = date(2040, 2, 3)
+    payloads: list[ev.EventPayload] = [
+        ev.TrajectoryStarted(
+            template_version=1,
+            participants=("izegem", "tielt"),
+            planned_av_date=date(2040, 6, 20),
+            effective_date=date(2040, 12, 1),
+        ),
+        ev.StepOpened(),
+        ev.StepDone(),
+        ev.DecisionRecorded(
+            decision=RecordedDecision(
+                authority_id="izegem",
+                outcome=Outcome.POSTPONE,
+                session_date=day,
+                reference="GR/1",
+                step_id="council-round",
+                recorded_by="secretariaat",
+            ),
+            round=1,
+        ),
+        ev.DecisionPassed(),
+        ev.DecisionRejected(),
+        ev.RoundClosed(silent=("izegem", "tielt")),
+        ev.ReminderSent(),
+        ev.EscalationSent(),
+        ev.AmendmentRecorded(
+            amendment=Amendment(
+                reason="Nieuwe sleutel", amended_by="coordinator", planned_av_date=date(2040, 9, 1)
+            ),
+            reopened=("izegem",),
+        ),
+        ev.MemberJoined(
+            participant=Participant(authority_id="tielt", name="Tielt"), rounds=("council-round",)
+        ),
+        ev.EffectiveDateNeeded(),
+        ev.EffectiveDateSet(previous=date(2040, 12, 1), new=date(2041, 1, 1)),
+        ev.AbortRequested(),
+        ev.StepCancelled(),
+        ev.StepCompensated(),
+        ev.TrajectoryAborted(),
+        ev.TrajectoryIntegrated(),
+        ev.PhaseChanged(previous=Phase.CONSULTATION, phase=Phase.COUNCIL_ROUND),
+        ev.MessageRefused(),
+        ev.MessageRepeated(),
+        ev.TaskCompleted(
+            completion=TaskCompletion(
+                step_id="council-round", evidence="doc://fiche", completed_by="coordinator"
+            )
+        ),
+    ]
+    assert {p.KIND for p in payloads} == set(EventKind)  # every kind, so none is left out
     said = {}
-    for kind, data in kinds.items():
-        event = EventRecord(
+    for payload in payloads:
+        event = AuditEvent(
             seq=1,
-            kind=kind,
-            on_date=date(2040, 2, 3),
+            kind=payload.KIND,
+            on=day,
             at=datetime(2040, 2, 3, tzinfo=UTC),
-            summary=summaries.get(kind, "ENGLISH SUMMARY"),
-            actor=None,
+            summary="ENGLISH SUMMARY",
             step_id="council-round",
-            authority_id="izegem" if kind == "decision-recorded" else None,
-            data=data,
+            authority_id="izegem" if payload.KIND is EventKind.DECISION_RECORDED else None,
+            data=ev.payload_data(payload),
         )
-        said[kind] = describe_event(event, ctx)
-        assert "ENGLISH" not in said[kind] and "Gebeurtenis van het type" not in said[kind]
-    assert said["decision-recorded"] == (
+        said[payload.KIND] = describe_event(event, ctx)
+        assert "ENGLISH" not in said[payload.KIND]
+    assert said[EventKind.DECISION_RECORDED] == (
         "“Gemeenteraden beslissen”: uitstel door Izegem (zitting van 3 februari 2040, "
         "referentie GR/1, ronde 2)."
     )
-    assert said["round-closed"] == (
+    assert said[EventKind.ROUND_CLOSED] == (
         "Termijn van “Gemeenteraden beslissen” verstreken zonder beslissing van Izegem en "
         "Tielt; dit telt als onthouding."
     )
-    assert said["phase-changed"] == "Nieuwe fase: beslissingsronde in de gemeenteraden."
-    assert said["abort-requested"] == "Stopzetting van het traject gevraagd: Geen draagvlak."
-    assert said["amendment"] == (
+    assert said[EventKind.PHASE_CHANGED] == "Nieuwe fase: beslissingsronde in de gemeenteraden."
+    assert (
+        said[EventKind.ABORT_REQUESTED] == "Stopzetting van het traject gevraagd: Geen draagvlak."
+    )
+    assert said[EventKind.AMENDMENT] == (
         "Voorstel gewijzigd (Nieuwe sleutel); nieuwe beslissing gevraagd van Izegem; algemene "
         "vergadering nu gepland op 1 september 2040."
     )
-    unknown = EventRecord(
-        seq=1, kind="brand-new", on_date=date(2040, 1, 1), at=datetime(2040, 1, 1, tzinfo=UTC),
-        summary="something English", actor=None, step_id=None, authority_id=None, data={},
+    assert said[EventKind.EFFECTIVE_DATE_SET] == (
+        "Ingangsdatum gewijzigd van 1 december 2040 naar 1 januari 2041."
+    )
+    # Stored by an older version without what the sentence needs: a shorter sentence of the
+    # same kind, never the English summary.
+    broken = AuditEvent(
+        seq=1, kind=EventKind.ROUND_CLOSED, on=day, at=datetime(2040, 2, 3, tzinfo=UTC),
+        summary="something English", data={},
     )  # fmt: skip
-    assert describe_event(unknown, ctx) == "Gebeurtenis van het type “brand-new”."
-    broken = unknown.model_copy(update={"kind": "round-closed", "data": {}})
-    assert "something English" not in describe_event(broken, ctx)
+    assert describe_event(broken, ctx) == (
+        "Termijn van een beslissingsronde verstreken; stilzwijgen telt als onthouding."
+    )
+    legacy_phase = broken.model_copy(update={"kind": EventKind.PHASE_CHANGED})
+    assert describe_event(legacy_phase, ctx) == "Nieuwe fase."

@@ -3,8 +3,10 @@
 Decisions on workflow.now() did not replay after a worker died holding a workflow task (see
 "The calendar moves with recorded facts" in docs/architecture.md), so the trajectory decides
 on its calendar, which moves only with facts in its history. This test keeps it that way: a
-new `workflow.now()` (or `_wall_sim_now()`, which reads it) anywhere but the places listed
-here fails, and the list says why each may read the clock.
+new `workflow.now()` anywhere but the places listed
+here fails, and the list says why each may read the clock. The calendar's rules
+(workflows/calendar.py) are pure: they get the wall clock handed in, and only runs from before
+the patch get it.
 """
 
 from __future__ import annotations
@@ -19,13 +21,12 @@ WORKFLOW_SOURCES = sorted((Path(__file__).parents[1] / "workflows").glob("*.py")
 # function -> why it may read the clock
 MAY_READ_THE_CLOCK = {
     "__init__": "runs from before the calendar-from-history patch keep the old clock",
-    "_wall_sim_now": "the one conversion of workflow.now() to the compressed calendar",
+    "_legacy_wall": "only for runs from before the calendar-from-history patch (their "
+    "calendar and journal time read the clock); None for every other run",
     "_check_stamp": "a validator: validators never run on replay",
-    "_record": "runs from before the calendar-from-history patch keep the old journal time",
-    "_sim_now": "runs from before the calendar-from-history patch keep the old clock",
     "_wait": "how long a timer runs (Temporal does not replay a timer's duration)",
 }
-CLOCK_READS = {"now", "_wall_sim_now"}
+CLOCK_READS = {"now"}
 
 
 def clock_reads(source: Path) -> list[tuple[str, int]]:
@@ -62,7 +63,7 @@ def test_the_clock_is_read_only_where_a_replay_cannot_depend_on_it(source: Path)
     assert not elsewhere, (
         "workflow.now() read where a decision could depend on it: "
         + ", ".join(elsewhere)
-        + "; decide on self._sim_now() / self._today() (the calendar) instead"
+        + "; decide on self._today() / the calendar's moment instead"
     )
 
 
@@ -70,4 +71,4 @@ def test_the_check_sees_a_clock_read() -> None:
     """The check finds what it looks for (so its silence above means something)."""
     source = Path(__file__).parents[1] / "workflows" / "trajectory.py"
     functions = {function for function, _ in clock_reads(source)}
-    assert {"_wall_sim_now", "_check_stamp", "_wait"} <= functions
+    assert {"_legacy_wall", "_check_stamp", "_wait"} <= functions

@@ -26,6 +26,7 @@ from schemas.trajectory import (
     JoinRequest,
     Participant,
     PartyDecision,
+    RecordedDecision,
     StepStatus,
     StepView,
     TaskCompletion,
@@ -48,7 +49,7 @@ class MessageRejected(ValueError):
 @dataclass
 class PartyState:
     authority_id: str
-    decision: DecisionInput | None = None
+    decision: RecordedDecision | None = None
     counted_as_abstention: bool = False  # silence at the deadline
 
     @property
@@ -146,6 +147,43 @@ class TrajectoryState:
             step.evidence = evidence
         self.completion_order.append(step.spec.id)
 
+    def start_action(self, step: StepState) -> None:
+        """An automatic step's activity is under way (the transfer counts from here)."""
+        step.started_action = True
+
+    def cancel_step(self, step: StepState) -> None:
+        step.status = StepStatus.CANCELLED
+
+    def compensate_step(self, step: StepState) -> None:
+        step.status = StepStatus.COMPENSATED
+
+    def pass_decision(self, step: StepState, reasons: list[str], today: date) -> None:
+        step.verdict = "; ".join(reasons)
+        self.complete_step(step, today)
+
+    def reject_decision(self, step: StepState, reasons: list[str]) -> None:
+        """Not approved: the trajectory renegotiates (amend or abort)."""
+        step.verdict = "; ".join(reasons)
+        step.status = StepStatus.REJECTED
+        self.renegotiating = step.spec.id
+
+    def ask_effective_date(self) -> None:
+        """The planned effective date passed before approval: a new one is needed."""
+        self.needs_effective_date = True
+
+    def finish(self, today: date) -> None:
+        """Every step is done: the cooperation is integrated."""
+        self.finished_on = today
+
+    def finish_aborted(self, today: date) -> None:
+        """The compensation ran: the trajectory ends as aborted."""
+        self.aborted = True
+        self.finished_on = today
+
+    def count_refused(self) -> None:
+        """A signal was refused (an update's refusal is answered to its sender instead)."""
+        self.rejected_messages += 1
+
     # --- dates ------------------------------------------------------------------------------
 
     def anchor_date(self, anchor: str) -> date | None:
@@ -227,6 +265,38 @@ class TrajectoryState:
                 pending.update(self.pending_parties(step))
         return sorted(pending)
 
+    def complete_decision(self, d: DecisionInput, today: date) -> DecisionInput:
+        """Fill in what a sender may leave to the trajectory, so the command line sends one
+        message and never reads the status first:
+        - the step: the authority's one open decision, else the one it already decided (so a
+          repeat is recognised); several open ones stay unnamed, and `check_decision` refuses
+          the ambiguity with their names;
+        - the session date: the recorded one when the message repeats a final decision of that
+          step, otherwise the trajectory's today (its calendar, so a compressed demonstration
+          calendar works)."""
+        step_id = d.step_id or self._decision_step_for(d.authority_id)
+        session_date = d.session_date
+        if session_date is None:
+            recorded = self._final_decision(step_id, d.authority_id)
+            session_date = recorded.session_date if recorded is not None else today
+        return d.model_copy(update={"step_id": step_id, "session_date": session_date})
+
+    def _decision_step_for(self, authority_id: str) -> str | None:
+        deciding = [s for s in self.steps.values() if s.is_decision and authority_id in s.parties]
+        open_steps = [s.spec.id for s in deciding if s.status is StepStatus.OPEN]
+        if open_steps:
+            return open_steps[0] if len(open_steps) == 1 else None
+        decided = [s.spec.id for s in deciding if s.parties[authority_id].decision is not None]
+        return decided[-1] if decided else None
+
+    def _final_decision(self, step_id: str | None, authority_id: str) -> RecordedDecision | None:
+        step = self.steps.get(step_id) if step_id is not None else None
+        party = step.parties.get(authority_id) if step is not None else None
+        decision = party.decision if party is not None else None
+        if decision is None or decision.outcome not in FINAL_OUTCOMES:
+            return None  # a postponement is not final: the party decides again, later
+        return decision
+
     def check_decision(self, d: DecisionInput, today: date) -> StepState | None:
         """Validate a decision. Returns the step it belongs to, or None when it repeats one
         already recorded (a no-op). Raises MessageRejected with a message for the sender."""
@@ -242,6 +312,8 @@ class TrajectoryState:
             raise MessageRejected(
                 f"authority {d.authority_id!r} is not a party to this trajectory (parties: {known})"
             )
+        if d.session_date is None:  # complete_decision fills it in; a caller skipped it
+            raise MessageRejected("the decision names no session date")
         if d.session_date > today:
             hint = (
                 "; a message without sent_at is dated at the trajectory's latest recorded fact: "
@@ -320,9 +392,11 @@ class TrajectoryState:
                 return True
         return False
 
-    def apply_decision(self, step: StepState, d: DecisionInput) -> DecisionInput:
-        """Record the decision against its step (the sender may have left step_id out)."""
-        stored = d.model_copy(update={"step_id": step.spec.id})
+    def apply_decision(self, step: StepState, d: DecisionInput) -> RecordedDecision:
+        """Record the decision against its step (completed by `complete_decision`)."""
+        stored = RecordedDecision.model_validate(
+            {**d.model_dump(), "step_id": step.spec.id}, strict=False
+        )
         step.parties[d.authority_id].decision = stored
         return stored
 
@@ -352,6 +426,10 @@ class TrajectoryState:
                 f"task {c.step_id!r} is not open yet; it waits for: {', '.join(waiting) or '-'}"
             )
         return step
+
+    def apply_task(self, step: StepState, c: TaskCompletion, today: date) -> None:
+        step.completion = c
+        self.complete_step(step, today, evidence=c.evidence)
 
     def open_task_ids(self) -> list[str]:
         return [
@@ -462,6 +540,17 @@ class TrajectoryState:
             raise MessageRejected(
                 "the transfer has started; the effective date can no longer change"
             )
+
+    def apply_effective_date(self, c: EffectiveDateChange) -> date:
+        """Set the new effective date; returns the previous one."""
+        previous = self.effective_date
+        self.effective_date = c.effective_date
+        self.needs_effective_date = False
+        return previous
+
+    def apply_abort(self, r: AbortRequest) -> None:
+        """The abort is accepted: step coroutines stop and the compensation follows."""
+        self.abort = r
 
     def check_abort(self) -> None:
         self._check_running()

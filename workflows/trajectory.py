@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -22,6 +22,10 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
 
+    from activities.actions import ActionActivities
+    from activities.journal import JournalActivities
+    from schemas import events as ev
+    from schemas.audit import AuditEvent
     from schemas.common import StepKind
     from schemas.journal import (
         ActionInput,
@@ -32,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         Snapshot,
         TrajectoryRef,
     )
-    from schemas.template import Action, ActionName, WaitResume
+    from schemas.template import Action, ActionName, Phase, WaitResume
     from schemas.trajectory import (
         AbortRequest,
         Ack,
@@ -42,17 +46,15 @@ with workflow.unsafe.imports_passed_through():
         JoinRequest,
         StepStatus,
         TaskCompletion,
-        TimelineEntry,
         TrajectoryInput,
         TrajectoryStatus,
     )
     from workflows import search_attributes as sa
+    from workflows.calendar import TrajectoryCalendar, start_of
     from workflows.state import MessageRejected, StepState, TrajectoryState
 
-PERSIST_JOURNAL = "persist_journal"
 # workflow.patched id: the calendar moves with recorded facts, not with workflow.now().
 CALENDAR_FROM_HISTORY = "calendar-from-history"
-PERFORM_ACTION = "perform_action"
 JOURNAL_BATCH_SIZE = 50
 COORDINATOR = "coordinator"
 
@@ -66,13 +68,6 @@ _DB_RETRY = RetryPolicy(
 # Our activities are single short transactions; a worker that dies mid-activity is noticed
 # after this long and the activity is retried elsewhere.
 _ACTIVITY_TIMEOUT = timedelta(seconds=10)
-
-
-# A timer for a moment the wall clock has already passed still runs (briefly): whether the
-# workflow waits must not depend on the wall clock, only its duration may.
-_SHORTEST_TIMER = timedelta(milliseconds=1)
-# How far a message's sent_at may lie ahead of the server's clock (clock skew, not intent).
-_STAMP_LEAD = timedelta(minutes=5)
 
 
 # workflow.patched id: after each journal flush the memo says how far the journal is persisted.
@@ -106,14 +101,14 @@ class InkantelingTrajectory:
         info = workflow.info()
         # Runs started before this patch read their calendar from workflow.now(); they keep
         # doing so, so their histories replay. See "The calendar" in docs/architecture.md.
-        self._calendar_from_history = workflow.patched(CALENDAR_FROM_HISTORY)
+        from_history = workflow.patched(CALENDAR_FROM_HISTORY)
         # The start event's time is in the history; the first task's start time need not be.
-        self._started_at = (
-            info.workflow_start_time if self._calendar_from_history else workflow.now()
+        self._calendar = TrajectoryCalendar.starting(
+            info.workflow_start_time if from_history else workflow.now(),
+            inp.request.calendar.speed,
+            from_history=from_history,
         )
-        self._speed = inp.request.calendar.speed
-        self._clock = self._started_at  # the calendar moment of the latest recorded fact
-        self._state = TrajectoryState(inp, self._sim_now().date())
+        self._state = TrajectoryState(inp, self._today())
         self._ref = TrajectoryRef(
             workflow_id=info.workflow_id,
             run_id=info.first_execution_run_id,
@@ -128,60 +123,23 @@ class InkantelingTrajectory:
         self._published: dict[str, Any] = {}
         self._notified: set[str] = set()  # reminder/escalation tags already sent (exactly once)
         self._memo_patched: bool | None = None  # JOURNAL_SEQ_IN_MEMO, once asked
+        # The phase of the last full status handed to the projection (None: none yet).
+        self._status_sent_for: tuple[Phase, bool] | None = None
 
-    # --- the trajectory's calendar ----------------------------------------------------------
+    # --- the trajectory's calendar (rules in workflows/calendar.py) ------------------------
 
-    def _sim_now(self) -> datetime:
-        """The calendar moment every decision of the workflow is taken at.
-
-        It moves only with facts recorded in the history: a timer that fired (to the moment it
-        waited for), an activity's result and a message's `sent_at` (the wall clock they were
-        read at). workflow.now() is not such a fact: after a workflow task timed out, the
-        worker that picks the run up can see an older time than a later replay of the same
-        history does, and a decision taken on it would not replay."""
-        if self._calendar_from_history:
-            return self._clock
-        return self._wall_sim_now()
-
-    def _wall_sim_now(self) -> datetime:
-        """Workflow time, compressed by the calendar's speed (1.0 = real time). Used for how
-        long a timer runs, by validators and by queries: never for a decision on replay."""
-        elapsed = workflow.now() - self._started_at
-        return self._started_at + elapsed * self._speed
-
-    def _on_calendar(self, wall: datetime) -> datetime:
-        """The calendar moment of a wall-clock reading."""
-        return self._started_at + (wall - self._started_at) * self._speed
-
-    def _on_wall(self, moment: datetime) -> datetime:
-        """The wall-clock moment of a calendar moment (the inverse of `_on_calendar`)."""
-        return self._started_at + (moment - self._started_at) / self._speed
-
-    def _observe(self, moment: datetime) -> None:
-        """A recorded fact happened at calendar `moment`: the calendar never goes back."""
-        if moment > self._clock:
-            self._clock = moment
-
-    def _observe_wall(self, wall: datetime | None) -> None:
-        if wall is not None and self._calendar_from_history:
-            self._observe(self._on_calendar(wall))
-
-    def _check_stamp(self, sent_at: datetime | None) -> None:
-        """Validators only (they never run on replay, so they may read the clock): a stamp
-        from a sender whose clock runs ahead would move the calendar too far."""
-        if sent_at is not None and sent_at > workflow.now() + _STAMP_LEAD:
-            raise MessageRejected(
-                f"sent_at {sent_at.isoformat()} lies ahead of the server's clock "
-                f"({workflow.now().isoformat(timespec='seconds')}); check the sender's clock "
-                "or leave sent_at out"
-            )
+    def _legacy_wall(self) -> datetime | None:
+        """The wall clock for runs from before `calendar-from-history` (their calendar reads
+        it); None for every other run, whose calendar never does."""
+        return workflow.now() if self._calendar.wall_needed() else None
 
     def _today(self) -> date:
-        return self._sim_now().date()
+        return self._calendar.today(self._legacy_wall())
 
-    @staticmethod
-    def _start_of(day: date) -> datetime:
-        return datetime.combine(day, time.min, tzinfo=UTC)
+    def _check_stamp(self, sent_at: datetime | None) -> None:
+        problem = TrajectoryCalendar.stamp_problem(sent_at, workflow.now())
+        if problem is not None:
+            raise MessageRejected(problem)
 
     async def _wait(self, condition: Callable[[], bool], until: datetime | None) -> bool:
         """Wait for `condition` or until the calendar reaches `until`. True if the condition
@@ -193,20 +151,13 @@ class InkantelingTrajectory:
 
         if until is None:
             await workflow.wait_condition(stop)
-        elif self._calendar_from_history:
-            if until > self._clock:
-                # Whether to wait follows from the calendar (deterministic); how long the
-                # timer runs follows from the wall clock, which Temporal does not replay.
-                remaining = (until - self._wall_sim_now()) / self._speed
-                try:
-                    await workflow.wait_condition(stop, timeout=max(remaining, _SHORTEST_TIMER))
-                except TimeoutError:  # the timer fired: the calendar reached `until`
-                    self._observe(until)
         else:
-            remaining = (until - self._sim_now()) / self._speed
-            if remaining > timedelta(0):
-                with contextlib.suppress(TimeoutError):  # the calendar reached `until`
-                    await workflow.wait_condition(stop, timeout=remaining)
+            timeout = self._calendar.timer_for(until, workflow.now())
+            if timeout is not None:
+                try:
+                    await workflow.wait_condition(stop, timeout=timeout)
+                except TimeoutError:
+                    self._calendar.timer_fired(until)
         if self._state.abort is not None:
             raise _Aborted
         return condition()
@@ -224,16 +175,15 @@ class InkantelingTrajectory:
     async def run(self, inp: TrajectoryInput) -> TrajectoryStatus:
         request = inp.request
         self._record(
-            "trajectory-started",
+            ev.TrajectoryStarted(
+                template_version=inp.template.version,
+                planned_av_date=request.planned_av_date,
+                effective_date=request.effective_date,
+                participants=tuple(p.authority_id for p in request.participants),
+            ),
             f"trajectory started for {request.cooperation_id} ({request.kind.value}) "
             f"with {len(request.participants)} participants",
             actor=request.coordinator,
-            data={
-                "template_version": inp.template.version,
-                "planned_av_date": request.planned_av_date.isoformat(),
-                "effective_date": request.effective_date.isoformat(),
-                "participants": [p.authority_id for p in request.participants],
-            },
         )
         flusher = asyncio.create_task(self._flush_journal())
         # Every row an action writes refers to the trajectory row the first flush creates.
@@ -243,9 +193,10 @@ class InkantelingTrajectory:
         if self._state.abort is not None:
             await self._compensate(self._state.abort)
         else:
-            self._state.finished_on = self._today()
+            self._state.finish(self._today())
             self._record(
-                "trajectory-integrated", f"{request.cooperation_id} is integrated into DVV Midwest"
+                ev.TrajectoryIntegrated(),
+                f"{request.cooperation_id} is integrated into DVV Midwest",
             )
         self._changed()
         await workflow.wait_condition(
@@ -270,7 +221,7 @@ class InkantelingTrajectory:
 
     def _open(self, step: StepState) -> None:
         self._state.open_step(step, self._today())
-        self._record("step-opened", f"step {step.spec.id} opened", step_id=step.spec.id)
+        self._record(ev.StepOpened(), f"step {step.spec.id} opened", step_id=step.spec.id)
         self._tasks[step.spec.id] = asyncio.create_task(self._run_step(step))
         self._changed()
 
@@ -293,9 +244,9 @@ class InkantelingTrajectory:
         await asyncio.gather(*running, return_exceptions=True)
         for step in self._state.steps.values():
             if step.status is StepStatus.OPEN:
-                step.status = StepStatus.CANCELLED
+                self._state.cancel_step(step)
                 self._record(
-                    "step-cancelled",
+                    ev.StepCancelled(),
                     f"step {step.spec.id} cancelled by the abort",
                     step_id=step.spec.id,
                 )
@@ -304,33 +255,38 @@ class InkantelingTrajectory:
 
     async def _perform(self, step_id: str, action: Action) -> ActionResult:
         request = self._state.request
-        result: ActionResult = await workflow.execute_activity(
-            PERFORM_ACTION,
+        result: ActionResult = await workflow.execute_activity_method(
+            ActionActivities.perform_action,
             ActionInput(
                 trajectory=self._ref,
                 step_id=step_id,
                 action=action,
                 on=self._today(),
-                participants=tuple(self._state.participants),
-                staff=request.staff,
-                assets=request.assets,
+                # Each action gets what it uses: the history stays small, and the staff's
+                # names go only to the step that moves them.
+                participants=(
+                    tuple(self._state.participants)
+                    if action.name is ActionName.NOTIFY_PARTIES
+                    else ()
+                ),
+                staff=request.staff if action.name is ActionName.TRANSFER_STAFF else (),
+                assets=request.assets if action.name is ActionName.TRANSFER_ASSETS else (),
                 effective_date=self._state.effective_date,
             ),
-            result_type=ActionResult,
             start_to_close_timeout=_ACTIVITY_TIMEOUT,
             retry_policy=_DB_RETRY,
         )
-        self._observe_wall(result.performed_at)
+        self._calendar.observe_wall(result.performed_at)
         return result
 
     async def _run_automatic(self, step: StepState) -> None:
         assert step.spec.action is not None
-        step.started_action = True
+        self._state.start_action(step)
         self._changed()
         result = await self._perform(step.spec.id, step.spec.action)
         self._state.complete_step(step, self._today(), evidence=result.summary)
         self._record(
-            "step-done", f"step {step.spec.id} done: {result.summary}", step_id=step.spec.id
+            ev.StepDone(), f"step {step.spec.id} done: {result.summary}", step_id=step.spec.id
         )
 
     async def _run_task(self, step: StepState) -> None:
@@ -340,19 +296,17 @@ class InkantelingTrajectory:
         while True:
             verdict = await self._await_verdict(step)
             status, reasons = verdict
-            step.verdict = "; ".join(reasons)
             if status == "approved":
-                self._state.complete_step(step, self._today())
+                self._state.pass_decision(step, reasons, self._today())
                 self._record(
-                    "decision-passed",
+                    ev.DecisionPassed(reasons=tuple(reasons)),
                     f"{step.spec.id} approved: {step.verdict}",
                     step_id=step.spec.id,
                 )
                 return
-            step.status = StepStatus.REJECTED
-            self._state.renegotiating = step.spec.id
+            self._state.reject_decision(step, reasons)
             self._record(
-                "decision-rejected",
+                ev.DecisionRejected(reasons=tuple(reasons)),
                 f"{step.spec.id} not approved ({step.verdict}); renegotiation: amend or abort",
                 step_id=step.spec.id,
                 notification=self._notification(
@@ -385,11 +339,10 @@ class InkantelingTrajectory:
         silent = self._state.close_round(step)
         if silent:
             self._record(
-                "round-closed",
+                ev.RoundClosed(silent=tuple(silent)),
                 f"deadline of {step.spec.id} passed; silence counted as abstention for "
                 f"{', '.join(silent)}",
                 step_id=step.spec.id,
-                data={"silent": silent},
                 notification=self._notification(
                     f"{step.spec.id}:escalation:{step.round_number}",
                     (COORDINATOR, *silent),
@@ -414,16 +367,16 @@ class InkantelingTrajectory:
             due = self._state.due_date(step)
             wake: datetime | None = None
             if due is not None:
-                reminder_at = self._start_of(
+                reminder_at = start_of(
                     due - timedelta(days=catalogue.reminder_days_before_deadline)
                 )
-                deadline_at = self._start_of(
+                deadline_at = start_of(
                     due + timedelta(days=1 + catalogue.escalation_days_after_deadline)
                 )
                 round_tag = step.round_number
                 reminder_key = f"{step.spec.id}:reminder:{round_tag}"
                 escalation_key = f"{step.spec.id}:escalation:{round_tag}"
-                now = self._sim_now()
+                now = self._calendar.moment(self._legacy_wall())
                 if now >= deadline_at and not self._was_notified(escalation_key):
                     if on_deadline is not None and on_deadline(step):
                         self._mark_notified(escalation_key)
@@ -445,7 +398,7 @@ class InkantelingTrajectory:
                 else:
                     wake = None
                 # The overdue flag flips at the end of the due day: wake then to publish it.
-                overdue_at = self._start_of(due + timedelta(days=1))
+                overdue_at = start_of(due + timedelta(days=1))
                 if now < overdue_at and (wake is None or overdue_at < wake):
                     wake = overdue_at
             version = self._version
@@ -479,7 +432,7 @@ class InkantelingTrajectory:
         self._mark_notified(key)
         recipients = self._recipients(step)
         self._record(
-            "reminder-sent",
+            ev.ReminderSent(due=due, recipients=tuple(recipients)),
             f"reminder for {step.spec.id} (due {due}) to {', '.join(recipients)}",
             step_id=step.spec.id,
             notification=self._notification(
@@ -496,7 +449,7 @@ class InkantelingTrajectory:
         self._mark_notified(key)
         recipients = (COORDINATOR, *self._recipients(step))
         self._record(
-            "escalation-sent",
+            ev.EscalationSent(recipients=tuple(dict.fromkeys(recipients))),
             f"{step.spec.id} is overdue; escalated to {', '.join(dict.fromkeys(recipients))}",
             step_id=step.spec.id,
             notification=self._notification(
@@ -522,21 +475,25 @@ class InkantelingTrajectory:
                 target if spec.resume is WaitResume.START_OF_DAY else target + timedelta(days=1)
             )
             version = self._version
-            changed = await self._wait(self._changed_since(version), self._start_of(resume_day))
+            changed = await self._wait(self._changed_since(version), start_of(resume_day))
             if not changed:
                 break
             if spec.wait_until.anchor == "effective-date":
                 await self._settle_effective_date()
         self._state.complete_step(step, self._today())
-        self._record("step-done", f"{spec.id}: waited until {target}", step_id=spec.id)
+        self._record(
+            ev.StepDone(waited_until=target),
+            f"{spec.id}: waited until {target}",
+            step_id=spec.id,
+        )
 
     async def _settle_effective_date(self) -> None:
         """Never backdate: if the planned effective date has passed, ask for a new one."""
         if self._state.effective_date >= self._today():
             return
-        self._state.needs_effective_date = True
+        self._state.ask_effective_date()
         self._record(
-            "effective-date-needed",
+            ev.EffectiveDateNeeded(planned=self._state.effective_date),
             f"approval came after the planned effective date {self._state.effective_date}; "
             "a new effective date is needed",
             notification=self._notification(
@@ -559,48 +516,47 @@ class InkantelingTrajectory:
             if step.spec.compensation is None:
                 continue
             result = await self._perform(step_id, step.spec.compensation)
-            step.status = StepStatus.COMPENSATED
+            self._state.compensate_step(step)
             self._record(
-                "step-compensated", f"{step_id} compensated: {result.summary}", step_id=step_id
+                ev.StepCompensated(), f"{step_id} compensated: {result.summary}", step_id=step_id
             )
         await self._perform(
             "abort",
             Action(name=ActionName.NOTIFY_PARTIES, message=f"Traject gestopt: {request.reason}"),
         )
         await self._perform("abort", Action(name=ActionName.RESTORE_REGISTER))
-        self._state.aborted = True
-        self._state.finished_on = self._today()
+        self._state.finish_aborted(self._today())
         self._record(
-            "trajectory-aborted", f"trajectory aborted: {request.reason}", actor=request.aborted_by
+            ev.TrajectoryAborted(reason=request.reason),
+            f"trajectory aborted: {request.reason}",
+            actor=request.aborted_by,
         )
 
     # --- journal ----------------------------------------------------------------------------
 
     def _record(
         self,
-        kind: str,
+        payload: ev.EventPayload,
         summary: str,
         *,
         actor: str | None = None,
         step_id: str | None = None,
         authority_id: str | None = None,
-        data: dict[str, Any] | None = None,
         notification: Notification | None = None,
     ) -> None:
-        record = JournalRecord(
+        event = AuditEvent(
             seq=len(self._journal) + 1,
-            kind=kind,
+            kind=payload.KIND,
             on=self._today(),
-            at=self._on_wall(self._clock) if self._calendar_from_history else workflow.now(),
+            at=self._calendar.recorded_at(self._legacy_wall()),
             summary=summary,
             actor=actor,
             step_id=step_id,
             authority_id=authority_id,
-            data=data or {},
-            notification=notification,
+            data=ev.payload_data(payload),
         )
-        self._journal.append(record)
-        workflow.logger.info(summary, extra={"kind": kind, "step_id": step_id})
+        self._journal.append(JournalRecord(event=event, notification=notification))
+        workflow.logger.info(summary, extra={"kind": payload.KIND.value, "step_id": step_id})
 
     async def _flush_journal(self) -> None:
         """Persist the journal in order, in batches; each batch is idempotent by sequence."""
@@ -609,8 +565,8 @@ class InkantelingTrajectory:
             batch = tuple(self._journal[self._flushed : self._flushed + JOURNAL_BATCH_SIZE])
             payload = JournalBatch(trajectory=self._ref, records=batch, snapshot=self._snapshot())
             try:
-                await workflow.execute_activity(
-                    PERSIST_JOURNAL,
+                await workflow.execute_activity_method(
+                    JournalActivities.persist_journal,
                     payload,
                     start_to_close_timeout=_ACTIVITY_TIMEOUT,
                     retry_policy=_DB_RETRY,
@@ -634,8 +590,17 @@ class InkantelingTrajectory:
         return self._memo_patched
 
     def _snapshot(self) -> Snapshot:
+        """The trajectory row after a batch: a compact summary every time, the full status
+        (some 15 KB, the bulk of a history when it went with every batch) only when the phase
+        or the end changed since the last one. Live readers ask the workflow; the stored status
+        serves reports when no worker answers (report/live.py) and finished trajectories."""
         today = self._today()
-        status = self._status(with_timeline=False)
+        moment = (self._state.phase(), self._state.finished_on is not None)
+        status_json: dict[str, Any] | None = None
+        if moment != self._status_sent_for:
+            self._status_sent_for = moment
+            status = self._status(with_timeline=False)
+            status_json = status.model_dump(mode="json", exclude={"timeline"})
         return Snapshot(
             phase=self._state.phase(),
             today=today,
@@ -646,7 +611,7 @@ class InkantelingTrajectory:
             pending_authorities=tuple(self._state.pending_authorities()),
             next_deadline=self._state.next_deadline(today),
             finished=self._state.finished_on is not None,
-            status_json=status.model_dump(mode="json", exclude={"timeline"}),
+            status_json=status_json,
         )
 
     # --- publishing: search attributes and the Web UI summary ------------------------------
@@ -658,7 +623,7 @@ class InkantelingTrajectory:
         phase = self._state.phase()
         pending = self._state.pending_authorities()
         overdue = self._state.any_overdue(today)
-        effective = self._start_of(self._state.effective_date)
+        effective = start_of(self._state.effective_date)
         current = {"phase": phase, "pending": pending, "overdue": overdue, "effective": effective}
         previous = {key: self._published.get(key) for key in current}
         if current == previous:
@@ -677,7 +642,10 @@ class InkantelingTrajectory:
             ]
         workflow.upsert_search_attributes(updates)
         if phase is not previous["phase"] and previous["phase"] is not None:
-            self._record("phase-changed", f"phase {previous['phase'].value} -> {phase.value}")
+            self._record(
+                ev.PhaseChanged(previous=previous["phase"], phase=phase),
+                f"phase {previous['phase'].value} -> {phase.value}",
+            )
         workflow.set_current_details(self._details(today))
 
     def _details(self, today: date) -> str:
@@ -733,113 +701,96 @@ class InkantelingTrajectory:
             next_deadline=state.next_deadline(today),
             # The journal's snapshot leaves the timeline out: building it for every flush would
             # cost a replay (every workflow task, without a cache) time square in its length.
-            timeline=tuple(
-                TimelineEntry(
-                    seq=r.seq,
-                    on=r.on,
-                    at=r.at,
-                    kind=r.kind,
-                    summary=r.summary,
-                    actor=r.actor,
-                    step_id=r.step_id,
-                    authority_id=r.authority_id,
-                )
-                for r in (self._journal if with_timeline else ())
-            ),
+            timeline=tuple(r.event for r in (self._journal if with_timeline else ())),
             rejected_messages=state.rejected_messages,
             finished_on=state.finished_on,
             abort_reason=state.abort.reason if state.abort else None,
-            started_at=self._started_at,
-            calendar_speed=self._speed,
+            started_at=self._calendar.started_at,
+            calendar_speed=self._calendar.speed,
         )
 
     # --- messages: one implementation, reachable as update (with validator) and signal ------
 
     def _apply_decision(self, d: DecisionInput) -> Ack:
-        self._observe_wall(d.sent_at)
+        self._calendar.observe_wall(d.sent_at)
+        d = self._state.complete_decision(d, self._today())
         step = self._state.check_decision(d, self._today())
         if step is None:
             return Ack(message=f"decision of {d.authority_id} was already recorded", no_op=True)
         stored = self._state.apply_decision(step, d)
         self._record(
-            "decision-recorded",
+            ev.DecisionRecorded(decision=stored, round=step.round_number),
             f"{d.authority_id} decided {d.outcome.value} on {step.spec.id} (session "
             f"{d.session_date}, ref {d.reference})",
             actor=d.recorded_by,
             step_id=step.spec.id,
             authority_id=d.authority_id,
-            data={"decision": stored.model_dump(mode="json"), "round": step.round_number},
         )
         self._changed()
         return Ack(message=f"decision of {d.authority_id} on {step.spec.id} recorded")
 
     def _apply_task(self, c: TaskCompletion) -> Ack:
-        self._observe_wall(c.sent_at)
+        self._calendar.observe_wall(c.sent_at)
         step = self._state.check_task(c)
         if step is None:
             return Ack(message=f"task {c.step_id} was already completed", no_op=True)
-        step.completion = c
-        self._state.complete_step(step, self._today(), evidence=c.evidence)
+        self._state.apply_task(step, c, self._today())
         self._record(
-            "task-completed",
+            ev.TaskCompleted(completion=c),
             f"task {c.step_id} completed (evidence: {c.evidence})",
             actor=c.completed_by,
             step_id=c.step_id,
-            data={"completion": c.model_dump(mode="json")},
         )
         self._changed()
         return Ack(message=f"task {c.step_id} completed")
 
     def _apply_amendment(self, a: Amendment) -> Ack:
-        self._observe_wall(a.sent_at)
+        self._calendar.observe_wall(a.sent_at)
         step = self._state.check_amendment(a, self._today())
         reopened = self._state.apply_amendment(step, a)
         self._record(
-            "amendment",
+            ev.AmendmentRecorded(amendment=a, reopened=tuple(reopened)),
             f"proposal amended ({a.reason}); new round {step.round_number} of {step.spec.id} "
             f"for {', '.join(reopened)}",
             actor=a.amended_by,
             step_id=step.spec.id,
-            data={"amendment": a.model_dump(mode="json"), "reopened": reopened},
         )
         self._changed()
         return Ack(message=f"amended; {step.spec.id} reopened for {', '.join(reopened)}")
 
     def _apply_join(self, j: JoinRequest) -> Ack:
-        self._observe_wall(j.sent_at)
+        self._calendar.observe_wall(j.sent_at)
         self._state.check_join(j)
         rounds = self._state.apply_join(j)
         self._record(
-            "member-joined",
+            ev.MemberJoined(participant=j.participant, rounds=tuple(rounds)),
             f"{j.participant.authority_id} joined (olievlek)"
             + (f"; decides in {', '.join(rounds)}" if rounds else ""),
             actor=j.joined_by,
             authority_id=j.participant.authority_id,
-            data={"participant": j.participant.model_dump(mode="json"), "rounds": rounds},
         )
         self._changed()
         return Ack(message=f"{j.participant.authority_id} joined")
 
     def _apply_effective_date(self, c: EffectiveDateChange) -> Ack:
-        self._observe_wall(c.sent_at)
+        self._calendar.observe_wall(c.sent_at)
         self._state.check_effective_date(c, self._today())
-        previous = self._state.effective_date
-        self._state.effective_date = c.effective_date
-        self._state.needs_effective_date = False
+        previous = self._state.apply_effective_date(c)
         self._record(
-            "effective-date-set",
+            ev.EffectiveDateSet(previous=previous, new=c.effective_date),
             f"effective date {previous} -> {c.effective_date} ({c.reason})",
             actor=c.changed_by,
-            data={"from": previous.isoformat(), "to": c.effective_date.isoformat()},
         )
         self._changed()
         return Ack(message=f"effective date set to {c.effective_date}")
 
     def _apply_abort(self, r: AbortRequest) -> Ack:
-        self._observe_wall(r.sent_at)
+        self._calendar.observe_wall(r.sent_at)
         self._state.check_abort()
-        self._state.abort = r
-        self._record("abort-requested", f"abort requested: {r.reason}", actor=r.aborted_by)
+        self._state.apply_abort(r)
+        self._record(
+            ev.AbortRequested(reason=r.reason), f"abort requested: {r.reason}", actor=r.aborted_by
+        )
         self._changed()
         return Ack(message="abort accepted; compensating steps run now")
 
@@ -928,11 +879,17 @@ class InkantelingTrajectory:
             # activity are replayed differently by a worker without a cache than by a replay
             # of the history (sdk_reports/README.md, claim 1).
             if ack.no_op and workflow.patched(REPEATS_RECORDED):
-                self._record("message-repeated", f"{name} signal repeated: {ack.message}"[:1000])
+                self._record(
+                    ev.MessageRepeated(message=name),
+                    f"{name} signal repeated: {ack.message}"[:1000],
+                )
 
     def _reject_signal(self, name: str, reason: str) -> None:
-        self._state.rejected_messages += 1
-        self._record("message-rejected", f"{name} signal rejected: {reason}"[:1000])
+        self._state.count_refused()
+        self._record(
+            ev.MessageRefused(message=name, reason=reason[:1000]),
+            f"{name} signal rejected: {reason}"[:1000],
+        )
         self._changed()
 
     @workflow.signal(name="decide_signal")

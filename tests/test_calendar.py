@@ -1,0 +1,63 @@
+"""The trajectory's calendar on its own: the rules the workflow's timers and dates follow."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from workflows.calendar import SHORTEST_TIMER, TrajectoryCalendar, start_of
+
+START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+
+
+def compressed(*, from_history: bool = True) -> TrajectoryCalendar:
+    # One wall-clock second is one calendar day.
+    return TrajectoryCalendar.starting(START, 86_400.0, from_history=from_history)
+
+
+def test_the_calendar_moves_only_with_recorded_facts() -> None:
+    calendar = compressed()
+    much_later = START + timedelta(seconds=30)
+    assert calendar.today(None) == date(2027, 1, 4)  # no clock is read, and nothing moves
+    calendar.observe_wall(START + timedelta(seconds=2))  # an activity's result, 2 days on
+    assert calendar.today(None) == date(2027, 1, 6)
+    calendar.observe(START)  # an older fact never moves it back
+    assert calendar.today(much_later) == date(2027, 1, 6)  # a wall handed in changes nothing
+
+
+def test_runs_from_before_the_patch_read_the_wall() -> None:
+    calendar = compressed(from_history=False)
+    assert calendar.today(START + timedelta(seconds=3)) == date(2027, 1, 7)
+    calendar.observe_wall(START + timedelta(seconds=10))  # ignored: the wall is the clock
+    assert calendar.clock == START
+    with pytest.raises(ValueError, match="needs the wall clock"):
+        calendar.today(None)
+    assert calendar.recorded_at(START + timedelta(seconds=1)) == START + timedelta(seconds=1)
+
+
+def test_wall_and_calendar_convert_both_ways() -> None:
+    calendar = compressed()
+    moment = START + timedelta(days=10)
+    assert calendar.on_wall(moment) == START + timedelta(seconds=10)
+    assert calendar.on_calendar(calendar.on_wall(moment)) == moment
+
+
+def test_a_timer_runs_for_the_wall_time_left_and_never_for_a_moment_already_reached() -> None:
+    calendar = compressed()
+    until = start_of(date(2027, 1, 14))  # 9 days and 15 hours ahead
+    timer = calendar.timer_for(until, START)
+    assert timer is not None and abs(timer - timedelta(seconds=9.625)) < timedelta(milliseconds=1)
+    # The wall ran past it (a slow worker) but the calendar did not: still wait, briefly.
+    assert calendar.timer_for(until, START + timedelta(seconds=60)) == SHORTEST_TIMER
+    calendar.timer_fired(until)
+    assert calendar.clock == until
+    assert calendar.timer_for(until, START) is None
+
+
+def test_a_stamp_from_a_clock_running_ahead_is_refused_with_both_times() -> None:
+    assert TrajectoryCalendar.stamp_problem(None, START) is None
+    assert TrajectoryCalendar.stamp_problem(START + timedelta(minutes=4), START) is None
+    problem = TrajectoryCalendar.stamp_problem(START + timedelta(hours=1), START)
+    assert problem is not None
+    assert "2027-01-04T10:00:00+00:00" in problem and "2027-01-04T09:00:00" in problem

@@ -1,0 +1,111 @@
+"""The trajectory's calendar: which day it is for the trajectory, and how long to wait.
+
+A trajectory may run on a compressed calendar (demonstrations, scenarios): `speed` calendar
+seconds pass per wall-clock second. Since the patch `calendar-from-history` the calendar moves
+only with facts recorded in the history (a timer that fired, an activity's result, a message's
+`sent_at`), never with `workflow.now()` itself: after a workflow task timed out, the worker
+that picks a run up can see an older time than a later replay of the same history does, and a
+decision taken on it would not replay. Runs started before the patch keep reading the wall.
+
+Pure: every reading of the wall clock is handed in by the caller (the workflow passes
+`workflow.now()`), so the rules are tested on their own (tests/test_calendar.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+# A timer for a moment the wall clock has already passed still runs (briefly): whether the
+# workflow waits must not depend on the wall clock, only its duration may.
+SHORTEST_TIMER = timedelta(milliseconds=1)
+# How far a message's sent_at may lie ahead of the server's clock (clock skew, not intent).
+STAMP_LEAD = timedelta(minutes=5)
+
+
+def start_of(day: date) -> datetime:
+    """Midnight UTC at the start of `day`: the moment a day-based deadline begins."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+@dataclass
+class TrajectoryCalendar:
+    started_at: datetime  # wall and calendar agree here
+    speed: float  # calendar seconds per wall-clock second (1.0: real time)
+    from_history: bool  # False only for runs started before `calendar-from-history`
+    clock: datetime  # the calendar moment of the latest recorded fact
+
+    @classmethod
+    def starting(
+        cls, started_at: datetime, speed: float, *, from_history: bool
+    ) -> TrajectoryCalendar:
+        return cls(started_at=started_at, speed=speed, from_history=from_history, clock=started_at)
+
+    def on_calendar(self, wall: datetime) -> datetime:
+        """The calendar moment of a wall-clock reading."""
+        return self.started_at + (wall - self.started_at) * self.speed
+
+    def on_wall(self, moment: datetime) -> datetime:
+        """The wall-clock moment of a calendar moment (the inverse of `on_calendar`)."""
+        return self.started_at + (moment - self.started_at) / self.speed
+
+    def moment(self, wall: datetime | None) -> datetime:
+        """The calendar moment every decision of the workflow is taken at. `wall` is read
+        only for runs from before the patch (callers pass None otherwise, so no decision of a
+        patched run can depend on the clock)."""
+        if self.from_history:
+            return self.clock
+        return self.on_calendar(self._legacy(wall))
+
+    def today(self, wall: datetime | None) -> date:
+        return self.moment(wall).date()
+
+    def recorded_at(self, wall: datetime | None) -> datetime:
+        """The wall-clock time an audit record carries."""
+        return self.on_wall(self.clock) if self.from_history else self._legacy(wall)
+
+    def wall_needed(self) -> bool:
+        """Whether `moment` needs the wall clock (only runs from before the patch)."""
+        return not self.from_history
+
+    def _legacy(self, wall: datetime | None) -> datetime:
+        if wall is None:
+            raise ValueError("a run from before calendar-from-history needs the wall clock")
+        return wall
+
+    def observe(self, moment: datetime) -> None:
+        """A recorded fact happened at calendar `moment`: the calendar never goes back."""
+        if moment > self.clock:
+            self.clock = moment
+
+    def observe_wall(self, wall: datetime | None) -> None:
+        """A recorded fact carries a wall-clock reading (an activity's result, a sent_at)."""
+        if wall is not None and self.from_history:
+            self.observe(self.on_calendar(wall))
+
+    def timer_for(self, until: datetime, wall: datetime) -> timedelta | None:
+        """How long a timer must run for the calendar to reach `until`, or None when it has
+        already. Whether to wait follows from the calendar (deterministic); how long the timer
+        runs follows from the wall clock, which Temporal does not replay."""
+        remaining = (until - self.on_calendar(wall)) / self.speed
+        if self.from_history:
+            return max(remaining, SHORTEST_TIMER) if until > self.clock else None
+        return remaining if remaining > timedelta(0) else None
+
+    def timer_fired(self, until: datetime) -> None:
+        """The timer set by `timer_for(until)` fired: the calendar reached `until`."""
+        if self.from_history:
+            self.observe(until)
+
+    @staticmethod
+    def stamp_problem(sent_at: datetime | None, server_now: datetime) -> str | None:
+        """Why a message's sent_at cannot be taken (validators only: they never run on replay,
+        so they may read the clock): a sender whose clock runs ahead would move the calendar
+        too far."""
+        if sent_at is None or sent_at <= server_now + STAMP_LEAD:
+            return None
+        return (
+            f"sent_at {sent_at.isoformat()} lies ahead of the server's clock "
+            f"({server_now.isoformat(timespec='seconds')}); check the sender's clock "
+            "or leave sent_at out"
+        )
