@@ -74,7 +74,9 @@ def parse(argv: list[str]) -> Options:
         "--days-per-second", type=float, default=10.0, help="finished trajectory's calendar (10)"
     )
     parser.add_argument(
-        "--profile", action="store_true", help="cProfile the trajectory worker for throughput"
+        "--profile",
+        action="store_true",
+        help="the trajectory throughput once more under cProfile; prints its top functions",
     )
     parser.add_argument("--profile-top", type=int, default=25, help="functions shown (25)")
     parser.add_argument("--json", action="store_true", help="all figures as JSON on stdout")

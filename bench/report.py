@@ -11,7 +11,6 @@ from bench.targets import (
     ALL,
     DECIDE_P95,
     HISTORY_BYTES,
-    THROUGHPUT_RATIO,
     UPDATE_P95,
     WORKER_RSS,
     Target,
@@ -112,8 +111,6 @@ def text(results: Results) -> str:
         lines.append(
             f"  {target.key} = {shown}: {target.text}: {target.verdict(figure).value}{note}"
         )
-    if THROUGHPUT_RATIO.key in figures and results.options.profile:
-        lines.append("  (the throughput ran under the profiler: its ratio is lower than without)")
     if results.profile:
         lines.append(results.profile)
     lines += [f"error: {error}" for error in results.errors]
