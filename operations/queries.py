@@ -16,12 +16,14 @@ from typing import Any, TypeVar
 
 from temporalio.api.common.v1 import WorkflowExecution as Execution
 from temporalio.api.enums.v1 import EventType, TaskQueueType
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
     DescribeTaskQueueRequest,
     GetWorkflowExecutionHistoryReverseRequest,
 )
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.exceptions import FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
 from db import trajectories as db
@@ -230,10 +232,23 @@ async def last_task_failure(client: Client, described: Described, within: timede
         return None
     for event in page.history.events:
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-            message = event.workflow_task_failed_event_attributes.failure.message
+            message = await _failure_message(
+                client, event.workflow_task_failed_event_attributes.failure
+            )
             first = message.strip().splitlines()[0] if message.strip() else "no message"
             return first[:_FAILURE_SHOWN] + ("..." if len(first) > _FAILURE_SHOWN else "")
     return None
+
+
+async def _failure_message(client: Client, failure: Failure) -> str:
+    """The failure's own message. The codec encrypts failure messages (the history shows
+    `Encoded failure`), so it is decoded first; one this client cannot decode (a key its ring
+    lacks) is shown as the history holds it."""
+    try:
+        error = await client.data_converter.decode_failure(failure)
+    except ValueError:
+        return failure.message
+    return error.message if isinstance(error, FailureError) else str(error)
 
 
 async def stuck(client: Client, described: Described, within: timedelta) -> TrajectoryStuck:
