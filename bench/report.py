@@ -30,12 +30,13 @@ def _memory_lines(memory: Memory, figures: dict[str, float | None]) -> list[str]
     lines = [
         f"  opened {opened.reached} of {opened.wanted} wanted ({opened.started} started) in "
         f"{opened.seconds:.0f} s; their updates {opened.updates.line()}",
-        f"  worker RSS before: {memory.rss_before / MB:.0f} MB; with {opened.reached} open and "
-        f"idle: {memory.rss_open / MB:.0f} MB {_judged(WORKER_RSS, figures, note)}",
+        f"  worker RSS with {memory.open_before} open: {memory.rss_before / MB:.0f} MB; with "
+        f"{opened.reached} open and idle: {memory.rss_open / MB:.0f} MB "
+        + _judged(WORKER_RSS, figures, note),
     ]
     if memory.per_trajectory is not None and memory.extrapolated is not None:
         lines.append(
-            f"  per open trajectory: {memory.per_trajectory / 1024:.0f} KiB over a fresh worker"
+            f"  per trajectory opened meanwhile: {memory.per_trajectory / 1024:.0f} KiB"
             + (
                 f"; extrapolated to {opened.wanted}: {memory.extrapolated / MB:.0f} MB"
                 if opened.reached < opened.wanted

@@ -29,24 +29,24 @@ class OpenFigures:
 @dataclass(frozen=True)
 class Memory:
     open: OpenFigures
-    rss_before: int  # the worker with the latency phase's trajectories only
+    open_before: int  # trajectories already open (the latency phase's) at `rss_before`
+    rss_before: int  # the same worker process before the rest were opened
     rss_open: int  # the worker with every trajectory open, idle
     recovery: Recovery | None
 
     @property
     def per_trajectory(self) -> float | None:
-        """Bytes of RSS per open trajectory, from a fresh worker's RSS to the RSS open."""
-        if self.recovery is None or self.open.reached == 0:
-            return None
-        return (self.rss_open - self.recovery.fresh_rss) / self.open.reached
+        """Bytes of RSS per trajectory opened, in the same worker process."""
+        added = self.open.reached - self.open_before
+        return (self.rss_open - self.rss_before) / added if added > 0 else None
 
     @property
     def extrapolated(self) -> float | None:
-        """The RSS at the wanted count, when fewer were opened: linear from a fresh worker."""
+        """The RSS at the wanted count, linear from the measured one, when fewer were opened."""
         slope = self.per_trajectory
-        if slope is None or self.recovery is None:
+        if slope is None:
             return None
-        return self.recovery.fresh_rss + slope * self.open.wanted
+        return self.rss_open + max(slope, 0.0) * (self.open.wanted - self.open.reached)
 
 
 @dataclass

@@ -150,7 +150,7 @@ async def run_phases(
         )
 
     rounds = rounds or OpenRounds()
-    rss_before = worker.rss()
+    open_before, rss_before = rounds.reached, worker.rss()
     opened = await phase(
         f"{options.open} trajectories waiting on councils",
         open_rounds(
@@ -173,5 +173,9 @@ async def run_phases(
         results,
     )
     results.memory = Memory(
-        _opened(opened, options.open), rss_before, rss_open, outcome[1] if outcome else None
+        _opened(opened, options.open),
+        open_before,
+        rss_before,
+        rss_open,
+        outcome[1] if outcome else None,
     )
