@@ -185,7 +185,7 @@ async def test_stack_starts_registers_search_attributes_and_stops_without_leftov
 ) -> None:
     process = stack_env.start()
     record = await stack_env.wait_running(process)
-    assert [p.name for p in record.processes] == ["postgres", "temporal"]
+    assert [p.name for p in record.processes] == ["postgres", "temporal", "codec"]
     assert record.supervisor.pid == process.pid
     banner = stack_env.output(process, "out")
     assert f"http://127.0.0.1:{stack_env.ui_port}" in banner
@@ -260,7 +260,7 @@ async def test_the_worker_starts_last_and_polls_the_task_queue(
 ) -> None:
     process = stack_env.start(worker=True)
     record = await stack_env.wait_running(process)
-    assert [p.name for p in record.processes] == ["postgres", "temporal", "worker"]
+    assert [p.name for p in record.processes] == ["postgres", "temporal", "codec", "worker"]
     # "running" is only written once the worker polls; Temporal confirms it.
     queue = await client_for.workflow_service.describe_task_queue(
         DescribeTaskQueueRequest(
@@ -356,7 +356,7 @@ async def test_children_end_with_a_killed_supervisor_and_the_next_up_takes_over(
 ) -> None:
     process = stack_env.start(worker=True)
     record = await stack_env.wait_running(process)
-    assert {"postgres", "temporal", "worker"} <= {p.name for p in record.processes}
+    assert {"postgres", "temporal", "codec", "worker"} <= {p.name for p in record.processes}
     # What the children started (PostgreSQL's backends, at least) must end too.
     below = _descendants({p.pid for p in record.processes})
     assert below
