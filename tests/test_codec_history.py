@@ -8,6 +8,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -100,9 +101,11 @@ async def journal_flushed(handle: WorkflowHandle[Any, Any], attempts: int = 600)
 
 @pytest.fixture
 async def trajectory(
-    dev_env: WorkflowEnvironment, database_url: str
+    dev_env: WorkflowEnvironment, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> AsyncIterator[tuple[WorkflowHandle[Any, Any], TrajectoryStatus]]:
-    """A trajectory whose staff are `STAFF`, on a cooperation id of its own."""
+    """A trajectory whose staff are `STAFF`, on a cooperation id of its own; everything the
+    worker and the SDK log meanwhile is captured, at every level."""
+    caplog.set_level(logging.DEBUG)
     today = (await dev_env.get_current_time()).date()
     cooperation_id = f"codec-{uuid.uuid4().hex[:8]}"
     request = make_request(
@@ -136,6 +139,7 @@ async def test_the_history_holds_no_name_without_the_codec(
     dev_env: WorkflowEnvironment,
     codec_server: CodecServer,
     trajectory: tuple[WorkflowHandle[Any, Any], TrajectoryStatus],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     handle, _ = trajectory
     show = ("workflow", "show", "--workflow-id", handle.id, "--output", "json")
@@ -150,6 +154,9 @@ async def test_the_history_holds_no_name_without_the_codec(
     )
     assert described.code == 0, described.stderr
     assert names_in(described.stdout) == set()  # search attributes and memo
+
+    # Nor did the worker, its activities or the SDK log one.
+    assert caplog.records and not any(name in caplog.text for name in STAFF)
 
     decoded = await temporal(dev_env, *show, *codec_server.cli_options())
     assert decoded.code == 0, decoded.stderr
