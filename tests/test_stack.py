@@ -127,7 +127,7 @@ class StackEnv:
 
 @pytest.fixture
 def stack_env(tmp_path: Path) -> Iterator[StackEnv]:
-    frontend, ui, pg, codec = free_ports(4)
+    frontend, ui, pg, codec, metrics = free_ports(5)
     env = {
         key: value
         for key, value in os.environ.items()
@@ -138,6 +138,8 @@ def stack_env(tmp_path: Path) -> Iterator[StackEnv]:
         INKANTELING_UI_PORT=str(ui),
         INKANTELING_PG_PORT=str(pg),
         INKANTELING_CODEC_PORT=str(codec),
+        # The worker's Prometheus endpoint: not the default port a developer's stack holds.
+        INKANTELING_METRICS_PORT=str(metrics),
         INKANTELING_DATA_DIR=str(tmp_path / "data"),
         INKANTELING_LOG_FORMAT="json",
     )
