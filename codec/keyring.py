@@ -15,6 +15,7 @@ import argparse
 import base64
 import binascii
 import os
+import re
 import secrets
 import sys
 from collections.abc import Mapping, Sequence
@@ -219,11 +220,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
 
 
 def _is_key_id(text: str) -> bool:
-    try:
-        _KeyRingFile.model_validate({"encrypting_key": text, "keys": {text: ""}})
-    except ValidationError:
-        return False
-    return True
+    return re.fullmatch(KEY_ID_PATTERN, text) is not None
 
 
 if __name__ == "__main__":

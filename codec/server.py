@@ -35,6 +35,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 
 from codec.aes_gcm import ENCRYPTED_ENCODING, AesGcmCodec, PayloadTooLarge, UndecodablePayload
 from codec.keyring import KeyRingError, load_keyring
+from settings import SettingsError, load_settings
 
 # A Temporal payload is at most 2 MB (the server's blob limit); in JSON with base64 it grows
 # by a third. A request larger than two of them is not the Web UI's or the CLI's.
@@ -187,8 +188,6 @@ async def serve(app: web.Application, host: str, port: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from settings import SettingsError, load_settings
-
     parser = argparse.ArgumentParser(
         prog="python -m codec.server",
         description="Serve /encode and /decode for the Web UI and `temporal --codec-endpoint`. "
