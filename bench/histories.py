@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from google.protobuf import json_format
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
@@ -21,30 +22,44 @@ TASK_COMPLETED = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
 @dataclass(frozen=True)
 class HistoryFigures:
     events: int
-    json_bytes: int
+    json_bytes: int  # as the SDK's to_json() writes it: indented, as `temporal workflow show`
     updates: int
     activities: int
     workflow_tasks: int
     # Activities scheduled before the first accepted update, then after each one.
     activity_plan: tuple[int, ...]
+    # (event type, count, bytes of their JSON), largest first: what makes the history big.
+    by_type: tuple[tuple[str, int, int], ...] = ()
 
     def bare_plan(self) -> BarePlan:
         return BarePlan(activities=list(self.activity_plan))
+
+    def largest(self, count: int = 5) -> str:
+        return ", ".join(
+            f"{name} {events}x {size / 1000:.0f} KB" for name, events, size in self.by_type[:count]
+        )
+
+    @property
+    def compact_bytes(self) -> int:
+        """The same events as JSON without indentation."""
+        return sum(size for _, _, size in self.by_type)
 
     def summary(self) -> str:
         return (
             f"{self.updates} updates, {self.activities} activities, "
             f"{self.workflow_tasks} workflow tasks, {self.events} events, "
-            f"{self.json_bytes / 1024:.0f} KB"
+            f"{self.json_bytes / 1000:.0f} KB, {self.compact_bytes / 1000:.0f} KB unindented"
         )
 
 
 async def history_figures(handle: WorkflowHandle[Any, Any]) -> HistoryFigures:
     history = await handle.fetch_history()
-    kinds: Counter[int] = Counter()
+    kinds: Counter[EventType.ValueType] = Counter()
+    sizes: Counter[EventType.ValueType] = Counter()
     plan = [0]
     for event in history.events:
         kinds[event.event_type] += 1
+        sizes[event.event_type] += len(json_format.MessageToJson(event, indent=None).encode())
         if event.event_type == UPDATE_ACCEPTED:
             plan.append(0)
         elif event.event_type == ACTIVITY_SCHEDULED:
@@ -56,4 +71,8 @@ async def history_figures(handle: WorkflowHandle[Any, Any]) -> HistoryFigures:
         activities=kinds[ACTIVITY_SCHEDULED],
         workflow_tasks=kinds[TASK_COMPLETED],
         activity_plan=tuple(plan),
+        by_type=tuple(
+            (EventType.Name(kind).removeprefix("EVENT_TYPE_"), kinds[kind], size)
+            for kind, size in sizes.most_common()
+        ),
     )

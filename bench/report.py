@@ -102,8 +102,9 @@ def text(results: Results) -> str:
         lines.append(
             f"finished projectvereniging history: {results.finished.json_bytes:,} bytes JSON, "
             f"{results.finished.events} events ({results.finished.summary()}) "
-            f"{_judged(HISTORY_BYTES, figures)}"
+            f"{_judged(HISTORY_BYTES, figures)}",
         )
+        lines.append(f"  largest event types: {results.finished.largest()}")
     lines.append("targets:")
     for target in ALL:
         figure = figures[target.key]
@@ -133,6 +134,8 @@ def as_json(results: Results) -> str:
         for side in ("trajectory", "bare"):
             figures_of = getattr(results.throughput, side)
             data["throughput"][side]["cpu_per_update"] = figures_of.cpu_per_update
+    if results.finished is not None:
+        data["finished"]["compact_bytes"] = results.finished.compact_bytes
     if results.memory is not None:
         data["memory"]["per_trajectory"] = results.memory.per_trajectory
         data["memory"]["extrapolated"] = results.memory.extrapolated
