@@ -18,7 +18,7 @@ class Options:
     trajectories: int  # throughput: trajectories (and bare workflows) driven at once
     live: int  # latency: live trajectories (and bare workflows)
     samples: int  # latency: council decisions sent (as many bare updates)
-    clients: int  # latency: senders at once
+    clients: int  # latency: senders at once, each sending its next update once answered
     decide_calls: int  # `starter.py decide` subprocesses, one after the other
     open: int  # memory: trajectories waiting on their councils
     open_within: float  # memory: seconds to bring them there
@@ -31,11 +31,14 @@ class Options:
     keep: bool
 
 
+# Two senders for the latency: a worker process runs about one workflow task at a time (one
+# interpreter), so with many senders the latency is mostly queueing (its median near senders
+# times the worker's CPU per update, bare Temporal's too) and says little about one update.
 FULL = {
     "trajectories": 10,
     "live": 100,
     "samples": 400,
-    "clients": 10,
+    "clients": 2,
     "decide_calls": 30,
     "open": 1000,
     "open_within": 300.0,
@@ -45,7 +48,7 @@ QUICK = {
     "trajectories": 3,
     "live": 6,
     "samples": 30,
-    "clients": 3,
+    "clients": 2,
     "decide_calls": 5,
     "open": 16,
     "open_within": 120.0,
@@ -56,10 +59,14 @@ QUICK = {
 def parse(argv: list[str]) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench", description=USAGE)
     parser.add_argument("--quick", action="store_true", help="small sizes (a few minutes)")
-    parser.add_argument("--trajectories", type=int, help="throughput: at once (10; quick 3)")
+    parser.add_argument(
+        "--trajectories",
+        type=int,
+        help="throughput, and drivers opening rounds: at once (10; quick 3)",
+    )
     parser.add_argument("--live", type=int, help="latency: live trajectories (100; quick 6)")
     parser.add_argument("--samples", type=int, help="latency: decisions sent (400; quick 30)")
-    parser.add_argument("--clients", type=int, help="latency: senders at once (10; quick 3)")
+    parser.add_argument("--clients", type=int, help="latency: senders at once (2)")
     parser.add_argument("--decide-calls", type=int, help="starter.py decide calls (30; quick 5)")
     parser.add_argument("--open", type=int, help="memory: open trajectories (1000; quick 16)")
     parser.add_argument(
