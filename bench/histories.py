@@ -34,7 +34,7 @@ class HistoryFigures:
     def bare_plan(self) -> BarePlan:
         return BarePlan(activities=list(self.activity_plan))
 
-    def largest(self, count: int = 5) -> str:
+    def largest(self, count: int = 7) -> str:
         return ", ".join(
             f"{name} {events}x {size / 1000:.0f} KB" for name, events, size in self.by_type[:count]
         )

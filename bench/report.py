@@ -34,11 +34,13 @@ def _memory_lines(memory: Memory, figures: dict[str, float | None]) -> list[str]
         f"{opened.reached} open and idle: {memory.rss_open / MB:.0f} MB "
         + _judged(WORKER_RSS, figures, note),
     ]
-    if memory.per_trajectory is not None and memory.extrapolated is not None:
+    slope, extrapolated = memory.per_trajectory, memory.extrapolated
+    if slope is not None and extrapolated is not None:
+        growth = f"{slope / 1024:.0f} KiB" if slope > 0 else f"no growth ({slope / 1024:.0f} KiB)"
         lines.append(
-            f"  per trajectory opened meanwhile: {memory.per_trajectory / 1024:.0f} KiB"
+            f"  RSS per trajectory opened meanwhile: {growth}"
             + (
-                f"; extrapolated to {opened.wanted}: {memory.extrapolated / MB:.0f} MB"
+                f"; extrapolated to {opened.wanted}: {extrapolated / MB:.0f} MB"
                 if opened.reached < opened.wanted
                 else ""
             )
