@@ -116,7 +116,7 @@ class Ticker:
 # --- worker A (a subprocess) ------------------------------------------------------------------
 
 
-async def worker_a(target: str, task_queue: str) -> None:
+async def worker_a(target: str, task_queue: str, sticky_timeout: float) -> None:
     global SLOW_IN_THIS_PROCESS
     SLOW_IN_THIS_PROCESS = True
     client = await Client.connect(target)
@@ -125,7 +125,7 @@ async def worker_a(target: str, task_queue: str) -> None:
         task_queue=task_queue,
         workflows=[Ticker],
         workflow_runner=UnsandboxedWorkflowRunner(),
-        sticky_queue_schedule_to_start_timeout=STICKY_SCHEDULE_TO_START,
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=sticky_timeout),
     )
     print("WORKER-A-POLLING", flush=True)
     await worker.run()  # until SIGKILL
@@ -230,6 +230,8 @@ async def one_round(env: WorkflowEnvironment, args: argparse.Namespace) -> list[
         client.service_client.config.target_host,
         "--task-queue",
         task_queue,
+        "--sticky-timeout",
+        str(args.sticky_timeout),
         stdout=asyncio.subprocess.PIPE,
     )
     assert process.stdout is not None
@@ -424,6 +426,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=True,
         help="send queries after the kill (default) or none",
     )
+    parser.add_argument(
+        "--sticky-timeout",
+        type=float,
+        default=STICKY_SCHEDULE_TO_START.total_seconds(),
+        help="worker A's sticky_queue_schedule_to_start_timeout in seconds (default 15)",
+    )
     parser.add_argument("--trace", action="store_true", help="print worker B's activations")
     parser.add_argument("--events", action="store_true", help="print every history's events")
     parser.add_argument("--worker-a", action="store_true", help=argparse.SUPPRESS)
@@ -435,7 +443,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 if __name__ == "__main__":
     arguments = parse_args()
     if arguments.worker_a:
-        asyncio.run(worker_a(arguments.target, arguments.task_queue))
+        asyncio.run(worker_a(arguments.target, arguments.task_queue, arguments.sticky_timeout))
     else:
         asyncio.run(main(arguments))
     # Everything this program started is stopped by now. Leave without the interpreter's

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 
 from rules.voting import RoundVerdict, evaluate
@@ -76,14 +75,13 @@ class Check(StrEnum):
     REPEATS = "the same decision again is a no-op; a different one for a final party refused"
     PENDING = "pending authorities are the parties without a final decision in open rounds"
     RECORDED = "each party's recorded outcome is the one last accepted for it"
-    # Found wanting (see the xfail tests below):
+    # Found wanting by this test and fixed in TrajectoryState (their examples stay below):
     RESEND = "a decision equal to a recorded one is a no-op"
     POSTPONE_REPEAT = "the same postponement again is a no-op"
     JOINER_DECIDES = "every participant is a party of every open round"
 
 
-KNOWN_DEFECTS = frozenset({Check.RESEND, Check.POSTPONE_REPEAT, Check.JOINER_DECIDES})
-SOUND = frozenset(Check) - KNOWN_DEFECTS
+SOUND = frozenset(Check)
 
 
 # --- one run -------------------------------------------------------------------------------
@@ -296,7 +294,10 @@ def invariants(driver: Driver, checks: frozenset[Check]) -> None:
                     f"{step.spec.id} is {step.status.value} but its rule says {verdict.status}: "
                     f"{verdict.reasons}" + _where(driver)
                 )
-                assert step.verdict == "; ".join(verdict.reasons), step.spec.id
+                # The reasons are those of the moment it settled (after_settle checks them
+                # then); a newcomer may join a rejected round later and change the count.
+                if step.status is StepStatus.DONE:
+                    assert step.verdict == "; ".join(verdict.reasons), step.spec.id
     open_decisions = [s for s in steps.values() if s.is_decision and s.status is StepStatus.OPEN]
     if Check.PENDING in checks:
         expected = sorted(
@@ -370,13 +371,6 @@ def _to_open(passes: int) -> list[Intent]:
 RESEND_EXAMPLE = [*_to_open(5), Resend(index=0)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="TrajectoryState.complete_decision/check_decision: a decision that repeats one "
-    "recorded for a body in a done step (same reference, no step_id) is recorded against the "
-    "body's next open decision instead of being a no-op",
-)
 @PROFILE
 @given(setup=setups(), intents=sequences())
 @example(setup=THREE, intents=RESEND_EXAMPLE)
@@ -389,12 +383,6 @@ def test_a_retried_decision_is_a_no_op(setup: Setup, intents: list[Intent]) -> N
 POSTPONE_EXAMPLE = [*_to_open(2), Decide(Who.PENDING, 0, Outcome.POSTPONE)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="TrajectoryState.check_decision: an identical repeat of a postponement returns "
-    "the step instead of None, so the workflow records it again and acks it as new",
-)
 @PROFILE
 @given(setup=setups(), intents=sequences())
 @example(setup=THREE, intents=POSTPONE_EXAMPLE)
@@ -414,13 +402,6 @@ JOIN_EXAMPLE = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="TrajectoryState.check_join/apply_join: a member joining while a decision round "
-    "is rejected (renegotiation) is accepted but gets no decision in the round when the "
-    "amendment reopens it",
-)
 @PROFILE
 @given(setup=setups(), intents=sequences())
 @example(setup=THREE, intents=JOIN_EXAMPLE)

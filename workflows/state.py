@@ -274,12 +274,39 @@ class TrajectoryState:
         - the session date: the recorded one when the message repeats a final decision of that
           step, otherwise the trajectory's today (its calendar, so a compressed demonstration
           calendar works)."""
+        repeated = self._repeated_decision(d)
+        if repeated is not None:
+            # A retry of a recorded decision (its Besluit reference and outcome) stays that
+            # decision, even after the authority's next decision opened.
+            return d.model_copy(
+                update={"step_id": repeated.step_id, "session_date": repeated.session_date}
+            )
         step_id = d.step_id or self._decision_step_for(d.authority_id)
         session_date = d.session_date
         if session_date is None:
             recorded = self._final_decision(step_id, d.authority_id)
             session_date = recorded.session_date if recorded is not None else today
         return d.model_copy(update={"step_id": step_id, "session_date": session_date})
+
+    def _repeated_decision(self, d: DecisionInput) -> RecordedDecision | None:
+        """The recorded decision `d` repeats: same authority, content and (when `d` names
+        them) step and session date."""
+        for step in self.steps.values():
+            if d.step_id is not None and step.spec.id != d.step_id:
+                continue
+            party = step.parties.get(d.authority_id)
+            recorded = party.decision if party is not None else None
+            if recorded is None:
+                continue
+            completed = d.model_copy(
+                update={
+                    "step_id": recorded.step_id,
+                    "session_date": d.session_date or recorded.session_date,
+                }
+            )
+            if recorded.same_content(completed):
+                return recorded
+        return None
 
     def _decision_step_for(self, authority_id: str) -> str | None:
         deciding = [s for s in self.steps.values() if s.is_decision and authority_id in s.parties]
@@ -363,6 +390,10 @@ class TrajectoryState:
                 f"{step.opened_on}"
             )
         party = step.parties[d.authority_id]
+        if party.decision is not None and party.decision.same_content(
+            d.model_copy(update={"step_id": step.spec.id})
+        ):
+            return None  # the same decision again, a postponement included
         if party.decision is not None and party.decision.outcome in FINAL_OUTCOMES:
             if party.decision.same_content(
                 d.model_copy(update={"step_id": d.step_id or step.spec.id})
@@ -503,11 +534,16 @@ class TrajectoryState:
             )
 
     def apply_join(self, j: JoinRequest) -> list[str]:
-        """Add the participant; it gets its own decision in every open round."""
+        """Add the participant; it gets its own decision in every open round, and in a
+        rejected one under renegotiation (the amendment reopens it for whoever has not
+        approved, the newcomer included)."""
         self.participants.append(j.participant)
         joined: list[str] = []
         for step in self.steps.values():
-            if step.spec.kind is StepKind.DECISION_ROUND and step.status is StepStatus.OPEN:
+            if step.spec.kind is StepKind.DECISION_ROUND and step.status in (
+                StepStatus.OPEN,
+                StepStatus.REJECTED,
+            ):
                 step.parties[j.participant.authority_id] = PartyState(j.participant.authority_id)
                 joined.append(step.spec.id)
         return joined

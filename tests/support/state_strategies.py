@@ -683,9 +683,11 @@ class Driver:
             self.participant_ids.append(joiner.authority_id)
             for step_id, parties in self.shadow.outcomes.items():
                 candidate = state.steps[step_id]
-                if (
-                    candidate.spec.kind is StepKind.DECISION_ROUND
-                    and candidate.status is StepStatus.OPEN
+                # A newcomer decides in every round not yet settled: the open ones and a
+                # rejected one under renegotiation, which an amendment reopens.
+                if candidate.spec.kind is StepKind.DECISION_ROUND and candidate.status in (
+                    StepStatus.OPEN,
+                    StepStatus.REJECTED,
                 ):
                     parties[joiner.authority_id] = None
         elif isinstance(message, EffectiveDateChange):
