@@ -72,6 +72,7 @@ def text(results: Results) -> str:
             f"throughput: {tp.trajectory.workflows} at once, projectvereniging with 16 councils "
             "and WVI, to the end of the council round",
             f"  calibration trajectory: {tp.calibration.summary()}; batches {list(tp.batches)}",
+            f"  one bare workflow: {tp.bare_history.summary()}",
             f"  trajectory: {tp.trajectory.updates} updates in {tp.trajectory.seconds:.1f} s = "
             f"{tp.trajectory.rate:.2f} updates/s; update {tp.trajectory.latency.line()}; "
             f"{tp.status_reads} status reads; worker CPU "

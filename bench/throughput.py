@@ -53,6 +53,7 @@ class Throughput:
     batches: tuple[int, ...]
     trajectory: Side
     bare: Side
+    bare_history: HistoryFigures
     status_reads: int  # by the trajectory drivers, polls while activities run included
     # Activities retried and failed workflow tasks: figures of a sick trajectory are not the
     # core's, so they are shown with the figures.
@@ -107,7 +108,8 @@ async def drive_bare(
 
 async def bare_side(
     client: Client, task_queue: str, plan: BarePlan, batches: list[int], count: int
-) -> Side:
+) -> tuple[Side, HistoryFigures]:
+    """The bare side, and the history of one of its workflows (to show it matches the plan)."""
     latencies: list[float] = []
     began = time.monotonic()
     handles = await asyncio.gather(
@@ -117,7 +119,8 @@ async def bare_side(
         )
     )
     await asyncio.gather(*(drive_bare(h, batches, latencies) for h in handles))
-    return Side(count, len(latencies), time.monotonic() - began, Latency.of(latencies))
+    side = Side(count, len(latencies), time.monotonic() - began, Latency.of(latencies))
+    return side, await history_figures(handles[0])
 
 
 async def trajectory_side(
@@ -157,9 +160,11 @@ async def measure_throughput(
     plan = calibration.bare_plan()
     batches = batches_for(plan, calibration_log.batches)
     cpu = bare_worker.cpu()
-    bare = await bare_side(bare_client, bare_worker.task_queue, plan, batches, count)
+    bare, bare_history = await bare_side(bare_client, bare_worker.task_queue, plan, batches, count)
     bare = dataclasses.replace(bare, worker_cpu=bare_worker.cpu() - cpu)
     cpu = worker.cpu()
     trajectory, log, more = await trajectory_side(client, database_url, worker.task_queue, count)
     trajectory = dataclasses.replace(trajectory, worker_cpu=worker.cpu() - cpu)
-    return Throughput(calibration, tuple(batches), trajectory, bare, log.reads, (*sick, *more))
+    return Throughput(
+        calibration, tuple(batches), trajectory, bare, bare_history, log.reads, (*sick, *more)
+    )
