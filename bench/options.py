@@ -16,6 +16,7 @@ recovery after a worker crash, the size of a finished history; each beside its t
 @dataclass(frozen=True)
 class Options:
     trajectories: int  # throughput: trajectories (and bare workflows) driven at once
+    passes: int  # throughput: how often each side is measured, taking turns
     live: int  # latency: live trajectories (and bare workflows)
     samples: int  # latency: council decisions sent (as many bare updates)
     clients: int  # latency: senders at once, each sending its next update once answered
@@ -36,6 +37,7 @@ class Options:
 # times the worker's CPU per update, bare Temporal's too) and says little about one update.
 FULL = {
     "trajectories": 10,
+    "passes": 2,
     "live": 100,
     "samples": 400,
     "clients": 2,
@@ -46,6 +48,7 @@ FULL = {
 }
 QUICK = {
     "trajectories": 3,
+    "passes": 2,
     "live": 6,
     "samples": 30,
     "clients": 2,
@@ -63,6 +66,9 @@ def parse(argv: list[str]) -> Options:
         "--trajectories",
         type=int,
         help="throughput, and drivers opening rounds: at once (10; quick 3)",
+    )
+    parser.add_argument(
+        "--passes", type=int, help="throughput: passes of each side, taking turns (2)"
     )
     parser.add_argument("--live", type=int, help="latency: live trajectories (100; quick 6)")
     parser.add_argument("--samples", type=int, help="latency: decisions sent (400; quick 30)")
@@ -96,6 +102,7 @@ def parse(argv: list[str]) -> Options:
         parser.error("every size and time must be positive")
     return Options(
         trajectories=int(values["trajectories"]),
+        passes=int(values["passes"]),
         live=int(values["live"]),
         samples=int(values["samples"]),
         clients=int(values["clients"]),

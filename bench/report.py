@@ -69,8 +69,9 @@ def text(results: Results) -> str:
     tp = results.throughput
     if tp is not None:
         lines += [
-            f"throughput: {tp.trajectory.workflows} at once, projectvereniging with 16 councils "
-            "and WVI, to the end of the council round",
+            f"throughput: {tp.trajectory.workflows // max(len(tp.pass_ratios), 1)} at once, "
+            f"{len(tp.pass_ratios)} passes of each side taking turns, projectvereniging with 16 "
+            "councils and WVI, to the end of the council round",
             f"  calibration trajectory: {tp.calibration.summary()}; batches {list(tp.batches)}",
             f"  one bare workflow: {tp.bare_history.summary()}",
             f"  trajectory: {tp.trajectory.updates} updates in {tp.trajectory.seconds:.1f} s = "
@@ -81,6 +82,7 @@ def text(results: Results) -> str:
             f"{tp.bare.rate:.2f} updates/s; update {tp.bare.latency.line()}; worker CPU "
             f"{tp.bare.cpu_per_update * 1000:.0f} ms per update",
             f"throughput ratio trajectory/bare: {tp.ratio:.2f}",
+            "  ratio of each pass alone: " + ", ".join(f"{r:.2f}" for r in tp.pass_ratios),
         ]
         lines += [f"  warning, not a healthy trajectory: {line}" for line in tp.troubles]
     if results.update_latency is not None and results.latency_rounds is not None:

@@ -90,7 +90,9 @@ async def run_phases(
 
     results.throughput = await phase(
         "throughput",
-        measure_throughput(client, bare_client, db, (worker, bare_worker), options.trajectories),
+        measure_throughput(
+            client, bare_client, db, (worker, bare_worker), options.trajectories, options.passes
+        ),
         results,
     )
     if options.profile:

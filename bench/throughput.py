@@ -55,6 +55,7 @@ class Throughput:
     bare: Side
     bare_history: HistoryFigures
     status_reads: int  # by the trajectory drivers, polls while activities run included
+    pass_ratios: tuple[float, ...]  # the ratio of each pass alone: how noisy the machine was
     # Activities retried and failed workflow tasks: figures of a sick trajectory are not the
     # core's, so they are shown with the figures.
     troubles: tuple[str, ...] = ()
@@ -108,8 +109,9 @@ async def drive_bare(
 
 async def bare_side(
     client: Client, task_queue: str, plan: BarePlan, batches: list[int], count: int
-) -> tuple[Side, HistoryFigures]:
-    """The bare side, and the history of one of its workflows (to show it matches the plan)."""
+) -> tuple[Side, list[float], HistoryFigures]:
+    """The bare side, its latencies, and the history of one of its workflows (to show that
+    it matches the plan)."""
     latencies: list[float] = []
     began = time.monotonic()
     handles = await asyncio.gather(
@@ -120,7 +122,7 @@ async def bare_side(
     )
     await asyncio.gather(*(drive_bare(h, batches, latencies) for h in handles))
     side = Side(count, len(latencies), time.monotonic() - began, Latency.of(latencies))
-    return side, await history_figures(handles[0])
+    return side, latencies, await history_figures(handles[0])
 
 
 async def trajectory_side(
@@ -147,24 +149,78 @@ async def trajectory_side(
     return Side(count, len(total.latencies), seconds, Latency.of(total.latencies)), total, found
 
 
+def combined(passes: list[tuple[Side, list[float]]]) -> Side:
+    """One side over every pass: updates and seconds (and CPU) summed, latencies pooled."""
+    sides = [side for side, _ in passes]
+    return Side(
+        workflows=sum(side.workflows for side in sides),
+        updates=sum(side.updates for side in sides),
+        seconds=sum(side.seconds for side in sides),
+        latency=Latency.of([value for _, latencies in passes for value in latencies]),
+        worker_cpu=sum(side.worker_cpu for side in sides),
+    )
+
+
 async def measure_throughput(
     client: Client,
     bare_client: Client,
     database_url: str,
     workers: tuple[WorkerProcess, WorkerProcess],
     count: int,
+    passes: int,
 ) -> Throughput:
-    """`workers`: the trajectory worker and the bare worker, each on its own task queue."""
+    """`workers`: the trajectory worker and the bare worker, each on its own task queue.
+    The sides take turns, bare first in even passes and trajectory first in odd ones (bare,
+    trajectory, trajectory, bare, ...), so that a load that comes or goes on the shared
+    machine weighs on both."""
     worker, bare_worker = workers
     calibration, calibration_log, sick = await calibrate(client, database_url, worker.task_queue)
     plan = calibration.bare_plan()
     batches = batches_for(plan, calibration_log.batches)
-    cpu = bare_worker.cpu()
-    bare, bare_history = await bare_side(bare_client, bare_worker.task_queue, plan, batches, count)
-    bare = dataclasses.replace(bare, worker_cpu=bare_worker.cpu() - cpu)
-    cpu = worker.cpu()
-    trajectory, log, more = await trajectory_side(client, database_url, worker.task_queue, count)
-    trajectory = dataclasses.replace(trajectory, worker_cpu=worker.cpu() - cpu)
+    bare_passes: list[tuple[Side, list[float]]] = []
+    trajectory_passes: list[tuple[Side, list[float]]] = []
+    reads = 0
+    troubled = list(sick)
+
+    async def bare_pass() -> HistoryFigures:
+        cpu = bare_worker.cpu()
+        side, latencies, history = await bare_side(
+            bare_client, bare_worker.task_queue, plan, batches, count
+        )
+        bare_passes.append(
+            (dataclasses.replace(side, worker_cpu=bare_worker.cpu() - cpu), latencies)
+        )
+        return history
+
+    async def trajectory_pass() -> None:
+        nonlocal reads
+        cpu = worker.cpu()
+        side, log, found = await trajectory_side(client, database_url, worker.task_queue, count)
+        side = dataclasses.replace(side, worker_cpu=worker.cpu() - cpu)
+        trajectory_passes.append((side, log.latencies))
+        reads += log.reads
+        troubled.extend(found)
+
+    bare_history = None
+    for index in range(passes):
+        if index % 2 == 0:
+            bare_history = await bare_pass()
+            await trajectory_pass()
+        else:
+            await trajectory_pass()
+            bare_history = await bare_pass()
+    assert bare_history is not None
+    ratios = tuple(
+        t.rate / b.rate if b.rate > 0 else 0.0
+        for (t, _), (b, _) in zip(trajectory_passes, bare_passes, strict=True)
+    )
     return Throughput(
-        calibration, tuple(batches), trajectory, bare, bare_history, log.reads, (*sick, *more)
+        calibration,
+        tuple(batches),
+        combined(trajectory_passes),
+        combined(bare_passes),
+        bare_history,
+        reads,
+        ratios,
+        tuple(troubled),
     )
