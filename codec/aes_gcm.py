@@ -5,6 +5,15 @@ An encoded payload is `nonce (12 random bytes) || ciphertext || tag` over the wh
 stays readable), with metadata `encoding: binary/encrypted` and the key id. The key id is also
 the cipher's associated data: a payload whose key id was rewritten does not decrypt.
 
+A payload of 1 KiB or more is compressed (zlib) before it is encrypted, when that makes it
+smaller: JSON of a trajectory's input, status or journal shrinks to a fifth or less, and a
+history's size is what Temporal stores, replays and sends for every workflow task. The payload
+says so in its metadata (`compression: zlib`), which is bound into the associated data like
+the key id. Compressing before encrypting lets the ciphertext's length depend on the content;
+that matters only to someone who can put chosen text into the same payload as a secret and
+read the stored history's sizes without the key, and the project refuses messages that do not
+come through the codec (`codec/refused.py`), so no such sender exists.
+
 Decoding is strict: a payload that is not encrypted, names a key the ring lacks, or fails
 authentication raises `UndecodablePayload` with the reason; there is no plaintext fallback.
 """
@@ -12,6 +21,7 @@ authentication raises `UndecodablePayload` with the reason; there is no plaintex
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Sequence
 from enum import StrEnum
 
@@ -33,6 +43,15 @@ TAG_BYTES = 16
 # workflow task would fail until the update went away (sdk_reports/, program 5). The margin
 # leaves room for the payload's metadata.
 MAX_PAYLOAD_BYTES = 2 * 1024 * 1024 - 4096
+COMPRESSION_METADATA = "compression"
+ZLIB = b"zlib"
+COMPRESS_FROM_BYTES = 1024  # below that, zlib's header costs more than it saves
+
+
+def _associated_data(key_id: str, compressed: bool) -> bytes:
+    # The key id alone for an uncompressed payload, as before compression existed, so those
+    # payloads keep decoding.
+    return key_id.encode() + (b"|" + ZLIB if compressed else b"")
 
 
 class Reason(StrEnum):
@@ -79,13 +98,18 @@ class AesGcmCodec(PayloadCodec):
                 f"payload of {len(clear)} bytes is over the {MAX_PAYLOAD_BYTES} a Temporal "
                 "payload may have; send less (a message is a few KiB)"
             )
+        compressed = False
+        if len(clear) >= COMPRESS_FROM_BYTES:
+            packed = zlib.compress(clear, 6)
+            if len(packed) < len(clear):
+                clear, compressed = packed, True
         key_id = self._ring.encrypting_key_id
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._ciphers[key_id].encrypt(nonce, clear, key_id.encode())
-        return Payload(
-            metadata={"encoding": ENCRYPTED_ENCODING, KEY_ID_METADATA: key_id.encode()},
-            data=nonce + sealed,
-        )
+        sealed = self._ciphers[key_id].encrypt(nonce, clear, _associated_data(key_id, compressed))
+        metadata = {"encoding": ENCRYPTED_ENCODING, KEY_ID_METADATA: key_id.encode()}
+        if compressed:
+            metadata[COMPRESSION_METADATA] = ZLIB
+        return Payload(metadata=metadata, data=nonce + sealed)
 
     def decrypt(self, payload: Payload) -> Payload:
         encoding = payload.metadata.get("encoding", b"")
@@ -108,14 +132,35 @@ class AesGcmCodec(PayloadCodec):
         data = payload.data
         if len(data) < NONCE_BYTES + TAG_BYTES:
             raise UndecodablePayload(Reason.TAMPERED, "encrypted payload is truncated")
+        compression = payload.metadata.get(COMPRESSION_METADATA)
+        if compression not in (None, ZLIB):
+            raise UndecodablePayload(
+                Reason.TAMPERED,
+                f"encrypted payload names an unknown compression {compression[:20]!r}",
+            )
+        compressed = compression == ZLIB
         try:
-            clear = cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], key_id.encode())
+            clear = cipher.decrypt(
+                data[:NONCE_BYTES], data[NONCE_BYTES:], _associated_data(key_id, compressed)
+            )
+            if compressed:
+                clear = _inflate(clear)
             decoded = Payload()
             decoded.ParseFromString(clear)
-        except (InvalidTag, DecodeError):
+        except (InvalidTag, DecodeError, zlib.error):
             raise UndecodablePayload(
                 Reason.TAMPERED,
                 f"encrypted payload under key {key_id!r} fails authentication (altered or "
                 "corrupted); it cannot be read",
             ) from None
         return decoded
+
+
+def _inflate(packed: bytes) -> bytes:
+    """Decompress, never beyond what a payload may be (an authenticated payload is ours, but
+    a bound costs nothing)."""
+    inflater = zlib.decompressobj()
+    clear = inflater.decompress(packed, MAX_PAYLOAD_BYTES + 1)
+    if len(clear) > MAX_PAYLOAD_BYTES or inflater.unconsumed_tail:
+        raise zlib.error("decompresses beyond the payload limit")
+    return clear

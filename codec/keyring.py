@@ -26,6 +26,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from log import add_secret
+
 KEY_BYTES = 32  # AES-256
 KEY_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 KeyId = Annotated[str, StringConstraints(pattern=KEY_ID_PATTERN)]
@@ -133,7 +135,12 @@ def load_keyring(path: Path) -> KeyRing:
         ) from None
     except OSError as exc:
         raise KeyRingError(f"cannot read the codec key ring {path} ({exc.strerror})") from None
-    return KeyRing.from_json(text, source=str(path))
+    ring = KeyRing.from_json(text, source=str(path))
+    # A second line of defence: no log line can show a key as the file writes it.
+    for key in ring.keys.values():
+        add_secret(base64.b64encode(key).decode("ascii"))
+        add_secret(base64.urlsafe_b64encode(key).decode("ascii"))
+    return ring
 
 
 def write_keyring(path: Path, ring: KeyRing, *, replace: bool) -> None:

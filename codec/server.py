@@ -35,6 +35,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 
 from codec.aes_gcm import ENCRYPTED_ENCODING, AesGcmCodec, PayloadTooLarge, UndecodablePayload
 from codec.keyring import KeyRingError, load_keyring
+from log import add_secret
 from settings import SettingsError, load_settings
 
 # A Temporal payload is at most 2 MB (the server's blob limit); in JSON with base64 it grows
@@ -67,6 +68,7 @@ def read_token(path: Path) -> str:
             "characters without '/' or spaces (e.g. `python -c 'import secrets; "
             "print(secrets.token_urlsafe(32))'`)"
         )
+    add_secret(token)  # no log line shows it, a request path that carries it included
     return token
 
 

@@ -11,7 +11,14 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
 from temporalio.exceptions import ApplicationError
 
-from codec.aes_gcm import ENCRYPTED_ENCODING, KEY_ID_METADATA, AesGcmCodec, Reason
+from codec.aes_gcm import (
+    COMPRESSION_METADATA,
+    ENCRYPTED_ENCODING,
+    KEY_ID_METADATA,
+    ZLIB,
+    AesGcmCodec,
+    Reason,
+)
 from codec.aes_gcm import UndecodablePayload as Undecodable
 from codec.keyring import (
     KeyRing,
@@ -66,6 +73,27 @@ async def test_rotation_old_payloads_still_decode() -> None:
     # Switching back to the old key encrypts with it again; both still decode.
     [back] = await AesGcmCodec(rotated.encrypting_with("k1")).encode([plain()])
     assert back.metadata[KEY_ID_METADATA] == b"k1"
+
+
+async def test_a_large_payload_is_compressed_before_it_is_encrypted() -> None:
+    codec = AesGcmCodec(ring("k1"))
+    status = plain(" ".join(["Gemeenteraad Izegem keurt goed"] * 400))  # 12 KB of JSON
+    small = plain()
+    [sealed, sealed_small] = await codec.encode([status, small])
+    assert sealed.metadata[COMPRESSION_METADATA] == ZLIB
+    assert len(sealed.data) < len(status.data) / 5
+    assert COMPRESSION_METADATA not in sealed_small.metadata  # too small to gain anything
+    assert await codec.decode([sealed, sealed_small]) == [status, small]
+    # The flag is bound to the ciphertext: dropping it does not yield the compressed bytes.
+    stripped = Payload()
+    stripped.CopyFrom(sealed)
+    del stripped.metadata[COMPRESSION_METADATA]
+    with pytest.raises(Undecodable) as refused:
+        await codec.decode([stripped])
+    assert refused.value.reason is Reason.TAMPERED
+    stripped.metadata[COMPRESSION_METADATA] = b"brotli"
+    with pytest.raises(Undecodable, match="unknown compression"):
+        await codec.decode([stripped])
 
 
 def _tampered(payload: Payload, **changes: Any) -> Payload:

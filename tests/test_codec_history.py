@@ -33,7 +33,7 @@ from codec.aes_gcm import PayloadTooLarge
 from schemas.common import CooperationKind, StepKind
 from schemas.trajectory import Ack, StaffMember, StepStatus, TrajectoryStatus
 from stack.binaries import temporal_cli
-from temporal_connection import INVALID_MESSAGE, MAX_MESSAGE_BYTES, REFUSED_SIGNAL_KEY
+from temporal_connection import INVALID_MESSAGE, MAX_MESSAGE_BYTES
 from tests.conftest import CodecServer
 from tests.support.trajectories import make_request, running_worker, start, status_of, wait_for
 from workflows.trajectory import JOURNAL_MEMO
@@ -252,7 +252,7 @@ async def test_oversized_and_undecodable_messages_are_refused_and_the_trajectory
     recorded = await wait_for(handle, lambda s: s.rejected_messages == status.rejected_messages + 1)
     [rejection] = [e for e in recorded.timeline if e.kind == "message-rejected"]
     assert rejection.summary.startswith("TaskCompletion signal rejected:")
-    assert REFUSED_SIGNAL_KEY in rejection.summary  # the field that says the payload was refused
+    assert "payload refused: " in rejection.summary  # and why the codec refused it
 
     # Nothing of it changed the step, and the trajectory takes the next message as ever.
     assert next(s for s in recorded.steps if s.id == step_id).status is OPEN

@@ -6,7 +6,8 @@ each program's scenario below reproduced its claim in every one of at least thre
 runs its sequenced scenario, which fails at the second update every time (5 s). Program 3 stalls
 in about one batch of five, at random, and needs 16 batches (about a minute): it runs only with
 INKANTELING_SLOW_REPORTS=1, to keep the suite within its time budget; with 16 batches it
-reproduced in 3 of 3 runs.
+reproduced in 3 of 3 runs. Program 4 (no TLS in the local servers) takes about 2 s; program 5
+(an oversized update) about 20 s, so it is left to tests/test_codec_history.py's strict xfail.
 """
 
 from __future__ import annotations
@@ -59,4 +60,12 @@ def test_sticky_dead_worker_replay_reports_a_verdict() -> None:
 )
 def test_nocache_query_stall_reports_a_verdict() -> None:
     verdict = run_report("nocache_query_stall.py", "--batches", "16")
+    assert verdict.startswith("REPRODUCED: "), verdict
+
+
+@pytest.mark.timeout(120)
+def test_local_servers_without_tls_reports_a_verdict() -> None:
+    # Why tests/test_tls.py puts a TLS relay in front of the dev server and uses a PostgreSQL
+    # build with OpenSSL: neither local server from PyPI serves TLS (about 2 s).
+    verdict = run_report("local_servers_without_tls.py")
     assert verdict.startswith("REPRODUCED: "), verdict

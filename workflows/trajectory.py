@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         TrajectoryInput,
         TrajectoryStatus,
     )
+    from temporal_connection import REFUSED_SIGNAL_KEY
     from workflows import search_attributes as sa
     from workflows.calendar import TrajectoryCalendar, start_of
     from workflows.state import MessageRejected, StepState, TrajectoryState
@@ -865,6 +866,11 @@ class InkantelingTrajectory:
         name = model.__name__
         if len(payloads) != 1:
             self._reject_signal(name, f"expected one JSON object as input, got {len(payloads)}")
+            return
+        refused = payloads[0]
+        if isinstance(refused, dict) and set(refused) == {REFUSED_SIGNAL_KEY}:
+            # The codec could not decode the input (sent in clear, altered): say why.
+            self._reject_signal(name, f"payload refused: {refused[REFUSED_SIGNAL_KEY]}")
             return
         try:
             message = model.model_validate(payloads[0])
