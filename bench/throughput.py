@@ -5,6 +5,8 @@ First one trajectory is driven alone (calibration): its history gives the number
 and activities and their order (the bare workflow's plan), and its drive the size of each
 batch of updates sent after a status read. The bare workflows are then driven in the same
 batches, each batch after a query, so both sides see the same pattern of client calls.
+The sides take turns over the passes (bare, trajectory, trajectory, bare, ...); the ratio is
+the trajectory's updates per second over the bare workflow's, each over all its passes.
 """
 
 from __future__ import annotations
