@@ -43,6 +43,7 @@ from tests.support.trajectories import (
     wait_for,
 )
 from worker import WORKFLOW_CACHE_SIZE
+from workflows.trajectory import REFUSED
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -64,6 +65,18 @@ def _pending(status: TrajectoryStatus) -> list[tuple[str, str]]:
 
 def _open_tasks(status: TrajectoryStatus) -> list[str]:
     return [x.id for x in status.steps if x.status is StepStatus.OPEN and x.kind.value == "task"]
+
+
+def _ahead_of_the_workflow(outcome: Outcome) -> bool:
+    """A worker without a cache answers a query by replaying the whole history, events its
+    next workflow task has not taken in yet included: a status may show a step open a moment
+    before the workflow opens it, and a message sent on it is refused as "not open yet"
+    (docs/architecture.md, "Concurrent messages"). Read the status again and go on."""
+    return (
+        not outcome.applied
+        and outcome.refusal_type == REFUSED
+        and "not open yet" in (outcome.refusal or "")
+    )
 
 
 def _actionable(status: TrajectoryStatus) -> bool:
@@ -96,6 +109,8 @@ async def _race_decisions(handle: WorkflowHandle[Any, Any], pairs: int) -> list[
                 "complete_task",
                 TaskCompletion(step_id=tasks[0], evidence="doc://x", completed_by="test"),
             )
+            if _ahead_of_the_workflow(done):
+                continue
             assert done.applied, done
         elif pending := _pending(status):
             step_id, authority = pending[0]
@@ -193,11 +208,15 @@ async def test_two_coordinators_at_the_command_line_get_one_recorded_and_one_ref
                 message: Any = TaskCompletion(
                     step_id=tasks[0], evidence="doc://x", completed_by="t"
                 )
-                assert (await send(handle, "complete_task", message)).applied
+                sent = await send(handle, "complete_task", message)
             else:
                 step_id, authority = _pending(status)[0]
                 vote = decision(authority, status.today, Vote.APPROVE, step_id=step_id)
-                assert (await send(handle, "decide", vote)).applied
+                sent = await send(handle, "decide", vote)
+            if _ahead_of_the_workflow(sent):
+                status = await wait_for(handle, lambda s: True)
+                continue
+            assert sent.applied, sent
             before = len(status.timeline)
             status = await wait_for(
                 handle,

@@ -588,12 +588,16 @@ def trajectory_id(handle: WorkflowHandle[Any, Any]) -> str:
 
 
 async def pending_activities(handle: WorkflowHandle[Any, Any]) -> dict[str, tuple[int, str]]:
-    """Activity type -> (highest attempt, its last failure message) of the pending activities."""
+    """Activity type -> (highest attempt, its last failure message) of the pending activities.
+    Failure messages are encrypted by the codec like every payload: decoded here."""
     description = await handle.describe()
+    converter = converter_for_tests()
     pending: dict[str, tuple[int, str]] = {}
     for activity in description.raw_description.pending_activities:
         name = activity.activity_type.name
-        failure = activity.last_failure.message if activity.HasField("last_failure") else ""
+        failure = ""
+        if activity.HasField("last_failure"):
+            failure = str(await converter.decode_failure(activity.last_failure))
         if activity.attempt >= pending.get(name, (0, ""))[0]:
             pending[name] = (activity.attempt, failure)
     return pending
