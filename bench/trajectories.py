@@ -21,7 +21,8 @@ from schemas.common import CooperationKind
 from schemas.register import CooperationFiche
 from schemas.trajectory import TrajectoryRequest
 from templates.loader import load_template
-from tests.support.trajectories import MUNICIPALITIES, make_request
+from tests.support.members import MUNICIPALITIES
+from tests.support.trajectories import make_request
 
 KIND = CooperationKind.PROJECTVERENIGING
 PARTIES = (*MUNICIPALITIES, "wvi")

@@ -33,8 +33,8 @@ from tests.support.concurrency import (
     at_once,
     send,
 )
+from tests.support.members import MUNICIPALITIES
 from tests.support.trajectories import (
-    MUNICIPALITIES,
     decision,
     make_request,
     running_worker,

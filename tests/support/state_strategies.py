@@ -42,29 +42,9 @@ from schemas.trajectory import (
     TrajectoryRequest,
 )
 from templates.loader import load_template
+from tests.support.members import MUNICIPALITIES
 from workflows.state import FINAL_OUTCOMES, StepState, TrajectoryState
 
-# The 16 councils and the intercommunale of tests/support/trajectories.py. Not imported from
-# there: that module brings the Temporal worker and the activities, and the state is tested on
-# its own (a change in activities/ must not stop this test from being collected).
-MUNICIPALITIES = (
-    "roeselare",
-    "izegem",
-    "tielt",
-    "ardooie",
-    "hooglede",
-    "ingelmunster",
-    "ledegem",
-    "lichtervelde",
-    "meulebeke",
-    "moorslede",
-    "oostrozebeke",
-    "pittem",
-    "ruiselede",
-    "staden",
-    "wielsbeke",
-    "wingene",
-)
 # The projectvereniging of tests/support/trajectories.COOPERATION_FOR_KIND, for every kind:
 # only its id matters to the state (the old structure's body).
 COOPERATION = ("projectvereniging-bie", "Projectvereniging BIE")

@@ -49,7 +49,8 @@ from tests.support.concurrency import (
     send,
     status_of,
 )
-from tests.support.trajectories import MUNICIPALITIES, decision, make_request, participant
+from tests.support.members import MUNICIPALITIES
+from tests.support.trajectories import decision, make_request, participant
 
 KINDS = tuple(CooperationKind)
 # Authorities that can join on the way (olievlek): not among a trajectory's first parties.

@@ -33,25 +33,6 @@ from schemas.trajectory import (
 )
 from workflows.registry import WORKFLOWS
 
-MUNICIPALITIES = (
-    "roeselare",
-    "izegem",
-    "tielt",
-    "ardooie",
-    "hooglede",
-    "ingelmunster",
-    "ledegem",
-    "lichtervelde",
-    "meulebeke",
-    "moorslede",
-    "oostrozebeke",
-    "pittem",
-    "ruiselede",
-    "staden",
-    "wielsbeke",
-    "wingene",
-)
-
 COOPERATION_FOR_KIND = {
     CooperationKind.PROJECTVERENIGING: ("projectvereniging-bie", "Projectvereniging BIE"),
     CooperationKind.SHARED_SERVICE: (
