@@ -49,14 +49,12 @@ from db.lblod import (
     set_source,
 )
 from lblod import harvest
-from lblod.fetch import FetchError, load
 from lblod.matcher import MatchResult, Proposal, default_patterns
 from lblod.model import MISSING_TEXT, Publication
 from lblod.outcome import read_result
+from lblod.profiles import Profile
 from lblod.publisher import DEFAULT_BASE_URI, NotPublishable, publish
-from lblod.reader import PublicationError, read_publication
 from lblod.service import match_trajectory, record
-from lblod.validate import Profile, validate_html
 from operations.messages import NOT_DELIVERED
 from operations.queries import WorkerTrouble, trajectory_status
 from settings import Settings
@@ -64,19 +62,30 @@ from settings import Settings
 _MAX_PATTERN = 200
 
 
+# The RDF stack (rdflib, pyRdfa, pyshacl) and the HTTP client are imported by the commands that
+# read a page, not at start: every other command of starter.py would pay a second for them.
+
+
 def _failed(exc: Exception) -> int:
     """A publication that cannot be had or read: its message, and the code for its kind."""
+    from lblod.fetch import FetchError
+
     err(str(exc))
     return ExitCode.UNAVAILABLE if isinstance(exc, FetchError) else ExitCode.INVALID_INPUT
 
 
 async def _publication(source: str) -> Publication:
+    from lblod.fetch import load
+    from lblod.reader import read_publication
+
     data = await load(source)
     return read_publication(data, source)
 
 
 def _shapes_report(data: bytes, source: str, profile: Profile) -> dict[str, Any]:
     """What the page lacks against a publication profile, counted per property."""
+    from lblod.validate import validate_html
+
     report = validate_html(data, source, profile)
     by_path = Counter(v.path or v.message for v in report.violations)
     return {
@@ -136,6 +145,9 @@ def _print_publication(publication: Publication) -> None:
 
 
 def _cmd_read(args: argparse.Namespace, settings: Settings) -> int:
+    from lblod.fetch import load
+    from lblod.reader import PublicationError, read_publication
+
     async def work() -> int:
         try:
             data = await load(args.source)
@@ -185,6 +197,8 @@ def _match_json(workflow_id: str, result: MatchResult, applied: list[str]) -> di
 
 
 def _cmd_match(args: argparse.Namespace, settings: Settings) -> int:
+    from lblod.reader import PublicationError
+
     progress = Progress(interrupted="nothing was recorded")
 
     async def work() -> int:

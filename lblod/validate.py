@@ -8,17 +8,14 @@ not all conform (Torhout's minutes give about a hundred violations).
 
 from __future__ import annotations
 
-from enum import StrEnum
-from pathlib import Path
-
 import pyshacl
 from pydantic import BaseModel, ConfigDict
 from rdflib import BNode, Graph, Namespace
 from rdflib.namespace import RDF
 
+from lblod.profiles import Profile
 from lblod.reader import distil
 
-SHAPES_DIR = Path(__file__).parent / "shapes"
 SH = Namespace("http://www.w3.org/ns/shacl#")
 
 # A shape no finite publication satisfies: it asks every besluit:Bestuursorgaan (the lasting
@@ -31,16 +28,6 @@ UNSATISFIABLE_SHAPES = frozenset(
         "Bestuursorgaan(inbestuursperiode)Shape-ea7c3478-b4d1-48ce-bdef-270408772d1e"
     }
 )
-
-
-class Profile(StrEnum):
-    AGENDA = "agenda"
-    BESLUITENLIJST = "besluitenlijst"
-    NOTULEN = "notulen"
-
-    @property
-    def shapes_file(self) -> Path:
-        return SHAPES_DIR / f"besluit-publicatie-{self.value}.ttl"
 
 
 class Violation(BaseModel):

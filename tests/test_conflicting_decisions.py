@@ -49,8 +49,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Three trajectories race at once: 3 x 17 pairs, across rounds.
-PAIRS_PER_TRAJECTORY = 17
+# Three trajectories race at once: 3 x 8 pairs, across rounds (51 pairs took 90 s of the
+# suite's 10 minutes; 24 still cross a rejection, an amendment and a new round on each).
+PAIRS_PER_TRAJECTORY = 8
 
 
 def _pending(status: TrajectoryStatus) -> list[tuple[str, str]]:
@@ -162,18 +163,21 @@ async def test_opposite_decisions_at_once_record_one_and_refuse_the_other(
         ]
         races = await asyncio.gather(*(_race_decisions(h, PAIRS_PER_TRAJECTORY) for h in handles))
         raced = [pair for per_trajectory in races for pair in per_trajectory]
-        assert len(raced) >= 50, f"only {len(raced)} races ran"
+        wanted = len(COOPERATIONS) * (PAIRS_PER_TRAJECTORY - 1)
+        assert len(raced) >= wanted, f"only {len(raced)} races ran"
         for pair in raced:
             applied = [o for o in pair if o.applied]
             refused = [o for o in pair if o.refusal is not None]
             assert len(applied) == 1 and len(refused) == 1, pair
             assert_refused_cleanly(refused[0])
         conn = await asyncpg.connect(database_url)
+        amendments = 0
         try:
             for handle, per_trajectory in zip(handles, races, strict=True):
                 status = await assert_healthy(handle)
                 recorded = [e for e in status.timeline if e.kind == "decision-recorded"]
                 assert len(recorded) == len(per_trajectory)
+                amendments += sum(e.kind == "amendment" for e in status.timeline)
                 await assert_journal_complete(conn, handle, status)
                 # The trajectory goes on: the next message is answered, or every round has
                 # passed and it waits for the legal period before the assembly.
@@ -189,6 +193,8 @@ async def test_opposite_decisions_at_once_record_one_and_refuse_the_other(
                     assert _only_waiting(status), status.phase
         finally:
             await conn.close()
+        # A won rejection leads to an amendment and a new round: the races crossed rounds.
+        assert amendments >= 1, "no race was won by a rejection"
 
 
 async def test_two_coordinators_at_the_command_line_get_one_recorded_and_one_refused(
