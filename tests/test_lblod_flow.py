@@ -22,8 +22,9 @@ import starter
 from db.lblod import add_body, set_harvest, set_patterns, set_source
 from lblod import harvest
 from lblod.harvest import HarvestInput, HarvestReport
+from lblod.profiles import Profile
 from lblod.reader import read_publication
-from lblod.validate import Profile, validate_html
+from lblod.validate import validate_html
 from schemas.common import CooperationKind, Outcome
 from schemas.trajectory import StepStatus, TaskCompletion, TrajectoryStatus
 from tests.support.codec import converter_for_tests

@@ -9,9 +9,10 @@ import pytest
 from rdflib import Graph
 
 from lblod.model import Missing
+from lblod.profiles import Profile
 from lblod.publisher import NotPublishable, publish
 from lblod.reader import read_publication
-from lblod.validate import Profile, validate_graph, validate_html
+from lblod.validate import validate_graph, validate_html
 from schemas.common import CooperationKind, Lane, StepKind
 from schemas.template import Phase
 from schemas.trajectory import PartyDecision, StepStatus, StepView, TrajectoryStatus
