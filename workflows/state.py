@@ -206,8 +206,10 @@ class TrajectoryState:
         return self.date_for(step.spec.deadline)
 
     def is_overdue(self, step: StepState, today: date) -> bool:
+        if step.status is not StepStatus.OPEN:
+            return False  # only an open step can be late: no deadline to compute
         due = self.due_date(step)
-        return step.status is StepStatus.OPEN and due is not None and today > due
+        return due is not None and today > due
 
     def any_overdue(self, today: date) -> bool:
         return any(self.is_overdue(step, today) for step in self.steps.values())
