@@ -245,14 +245,15 @@ async def test_no_secret_in_any_line_of_a_worker_or_a_command(
         assert started.returncode == 0, started.stderr
         workflow_id = f"inkanteling-{cooperation[0]}"
 
-        async def persisted() -> list[dict[str, Any]]:
+        async def persisted() -> list[dict[str, Any]] | None:
             assert worker.alive(), worker.log_tail()
-            return [
+            lines = [
                 event
                 for event in json_lines(worker.log.read_text(errors="replace"))
                 if event.get("event") == "journal persisted"
                 and event.get("workflow_id") == workflow_id
             ]
+            return lines or None  # `eventually` waits on None: an empty list is not there yet
 
         journal = await eventually(persisted, within=30, what="the worker persists the journal")
         # What a command prints when the database is away (`starter.py` prints this message

@@ -6,8 +6,11 @@ each program's scenario below reproduced its claim in every one of at least thre
 runs its sequenced scenario, which fails at the second update every time (5 s). Program 3 stalls
 in about one batch of five, at random, and needs 16 batches (about a minute): it runs only with
 INKANTELING_SLOW_REPORTS=1, to keep the suite within its time budget; with 16 batches it
-reproduced in 3 of 3 runs. Program 4 (no TLS in the local servers) takes about 2 s; program 5
-(an oversized update) about 20 s, so it is left to tests/test_codec_history.py's strict xfail.
+reproduced in 3 of 3 runs. Program 2 takes about 26 s and runs with INKANTELING_SLOW_REPORTS=1
+too (the suite is at its budget); it is the one to run after an SDK upgrade, to see whether a
+workflow cache has become safe (docs/performance.md). Program 4 (no TLS in the local servers)
+takes about 2 s; program 5 (an oversized update) about 20 s, so it is left to
+tests/test_codec_history.py's strict xfail.
 """
 
 from __future__ import annotations
@@ -49,6 +52,9 @@ def test_nocache_update_replay_reports_a_verdict() -> None:
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.skipif(
+    not os.environ.get("INKANTELING_SLOW_REPORTS"), reason="set INKANTELING_SLOW_REPORTS=1"
+)
 def test_sticky_dead_worker_replay_reports_a_verdict() -> None:
     verdict = run_report("sticky_dead_worker_replay.py", "--workflows", "6")
     assert verdict.startswith("REPRODUCED: "), verdict
