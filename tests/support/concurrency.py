@@ -99,8 +99,13 @@ async def status_of(handle: WorkflowHandle[Any, Any]) -> TrajectoryStatus:
             return status
         except RPCError as exc:
             timed_out = exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
-            if not timed_out or asyncio.get_running_loop().time() > deadline:
+            # "consistent query buffer is full": the server holds a few queries per run while a
+            # workflow task is in progress and refuses more; it asks the client to back off.
+            busy = exc.status is RPCStatusCode.RESOURCE_EXHAUSTED
+            if not (timed_out or busy) or asyncio.get_running_loop().time() > deadline:
                 raise
+            if busy:
+                await asyncio.sleep(0.2)  # back-off the server asks for, not a wait for state
 
 
 async def assert_healthy(handle: WorkflowHandle[Any, Any]) -> TrajectoryStatus:
