@@ -6,8 +6,9 @@ driver (tests/support/state_strategies.py) plays the workflow's part; the test k
 record of what was accepted (`Shadow`), so verdicts and pending parties are recomputed from
 the test's knowledge, not read back from the state's own bookkeeping.
 
-The audit journal (its sequence numbers, the records of refusals and repeats) lives in the
-workflow class, not in `TrajectoryState`; it cannot be checked here.
+The audit journal's numbering and batching (no gaps, each record persisted once, in order)
+has a property test of its own, tests/test_journal.py; what the workflow records for refusals
+and repeats is checked against real runs (tests/test_trajectory_updates.py).
 """
 
 from __future__ import annotations

@@ -25,13 +25,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.actions import ActionActivities
     from activities.journal import JournalActivities
     from schemas import events as ev
-    from schemas.audit import AuditEvent
     from schemas.common import StepKind
     from schemas.journal import (
         ActionInput,
         ActionResult,
         JournalBatch,
-        JournalRecord,
         Notification,
         Snapshot,
         TrajectoryRef,
@@ -52,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
     from temporal_connection import REFUSED_SIGNAL_KEY
     from workflows import search_attributes as sa
     from workflows.calendar import TrajectoryCalendar, start_of
+    from workflows.journal import AuditJournal
     from workflows.state import MessageRejected, StepState, TrajectoryState
 
 # workflow.patched id: the calendar moves with recorded facts, not with workflow.now().
@@ -117,8 +116,7 @@ class InkantelingTrajectory:
             cooperation_name=inp.request.cooperation_name,
             kind=inp.request.kind,
         )
-        self._journal: list[JournalRecord] = []
-        self._flushed = 0
+        self._journal = AuditJournal(JOURNAL_BATCH_SIZE)
         self._version = 0  # bumped on every change; coroutines wait on it
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._published: dict[str, Any] = {}
@@ -188,7 +186,7 @@ class InkantelingTrajectory:
         )
         flusher = asyncio.create_task(self._flush_journal())
         # Every row an action writes refers to the trajectory row the first flush creates.
-        await workflow.wait_condition(lambda: self._flushed >= 1)
+        await workflow.wait_condition(lambda: self._journal.persisted >= 1)
         with contextlib.suppress(_Aborted):  # an abort ends the drive; compensation follows
             await self._drive()
         if self._state.abort is not None:
@@ -201,7 +199,7 @@ class InkantelingTrajectory:
             )
         self._changed()
         await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self._flushed == len(self._journal)
+            lambda: workflow.all_handlers_finished() and self._journal.all_persisted()
         )
         flusher.cancel()
         return self._status()
@@ -545,25 +543,23 @@ class InkantelingTrajectory:
         authority_id: str | None = None,
         notification: Notification | None = None,
     ) -> None:
-        event = AuditEvent(
-            seq=len(self._journal) + 1,
-            kind=payload.KIND,
+        self._journal.record(
+            payload,
+            summary,
             on=self._today(),
             at=self._calendar.recorded_at(self._legacy_wall()),
-            summary=summary,
             actor=actor,
             step_id=step_id,
             authority_id=authority_id,
-            data=ev.payload_data(payload),
+            notification=notification,
         )
-        self._journal.append(JournalRecord(event=event, notification=notification))
         workflow.logger.info(summary, extra={"kind": payload.KIND.value, "step_id": step_id})
 
     async def _flush_journal(self) -> None:
         """Persist the journal in order, in batches; each batch is idempotent by sequence."""
         while True:
-            await workflow.wait_condition(lambda: self._flushed < len(self._journal))
-            batch = tuple(self._journal[self._flushed : self._flushed + JOURNAL_BATCH_SIZE])
+            await workflow.wait_condition(self._journal.has_unpersisted)
+            batch = self._journal.next_batch()
             payload = JournalBatch(trajectory=self._ref, records=batch, snapshot=self._snapshot())
             try:
                 await workflow.execute_activity_method(
@@ -575,14 +571,14 @@ class InkantelingTrajectory:
             except ActivityError:  # pragma: no cover - retries are unlimited
                 workflow.logger.exception("persisting the journal failed; retrying")
                 continue
-            self._flushed += len(batch)
+            self._journal.mark_persisted(batch)
             if self._persisted_in_memo():
                 # Every workflow task that takes in a flush's result leaves a command, so no
                 # two tasks in a row around the journal activity are without commands, whatever
                 # else left one (a refusal before acceptance: a clock running ahead, a payload
                 # that does not decode, an unknown update). Shown with sdk_reports/
                 # nocache_update_replay.py --memo-after-flush. The Web UI shows it as the memo.
-                workflow.upsert_memo({JOURNAL_MEMO: self._flushed})
+                workflow.upsert_memo({JOURNAL_MEMO: self._journal.persisted})
 
     def _persisted_in_memo(self) -> bool:
         # Asked once, at the first flush; runs started before the patch never upsert it.
@@ -702,7 +698,7 @@ class InkantelingTrajectory:
             next_deadline=state.next_deadline(today),
             # The journal's snapshot leaves the timeline out: building it for every flush would
             # cost a replay (every workflow task, without a cache) time square in its length.
-            timeline=tuple(r.event for r in (self._journal if with_timeline else ())),
+            timeline=self._journal.events if with_timeline else (),
             rejected_messages=state.rejected_messages,
             finished_on=state.finished_on,
             abort_reason=state.abort.reason if state.abort else None,
