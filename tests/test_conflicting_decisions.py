@@ -181,8 +181,14 @@ async def test_opposite_decisions_at_once_record_one_and_refuse_the_other(
                 amendments += sum(e.kind == "amendment" for e in status.timeline)
                 await assert_journal_complete(conn, handle, status)
                 # The trajectory goes on: the next message is answered, or every round has
-                # passed and it waits for the legal period before the assembly.
-                if pending := _pending(status):
+                # passed and it waits for the legal period before the assembly. A race that
+                # ended on a won rejection leaves the proposal to be amended.
+                if any(x.status is StepStatus.REJECTED for x in status.steps):
+                    amended = await send(
+                        handle, "amend", Amendment(reason="voorstel aangepast", amended_by="test")
+                    )
+                    assert amended.applied, amended
+                elif pending := _pending(status):
                     step_id, authority = pending[0]
                     after = await send(
                         handle,
