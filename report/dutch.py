@@ -1,42 +1,21 @@
-"""Dutch words for the report: dates, phases, forms, lanes, outcomes.
+"""Dutch words for the report: phases, forms, lanes, outcomes.
 
-Written out here instead of relying on the process locale: a report must read the same on a
-server with `LANG=C` as on a coordinator's laptop.
+Dates, counting and lists live in phrasing/ (shared with the trajectory's notices) and are
+re-exported here under the names the report has always used.
 """
 
 from __future__ import annotations
 
-from datetime import date
-
+# Re-exported (the `as` form) so the report's modules and tests keep importing them here.
+from phrasing.dates import MONTHS as MONTHS
+from phrasing.dates import MONTHS_SHORT as MONTHS_SHORT
+from phrasing.dates import format_date as format_date
+from phrasing.dates import format_optional_date as format_optional_date
+from phrasing.words import count as count
+from phrasing.words import enumerate_nl as enumerate_nl
 from schemas.common import CooperationKind, Lane, Outcome
 from schemas.template import Phase
 from schemas.trajectory import StepStatus
-
-MONTHS = (
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
-MONTHS_SHORT = ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
-
-
-def format_date(day: date) -> str:
-    """1 december 2020: day without a leading zero, month in lower case (Dutch usage)."""
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
-def format_optional_date(day: date | None, missing: str = "—") -> str:
-    return missing if day is None else format_date(day)
-
 
 PHASE_LABELS: dict[Phase, str] = {
     Phase.PREPARATION: "voorbereiding",
@@ -117,18 +96,5 @@ def yes_no(value: bool) -> str:
     return "ja" if value else "nee"
 
 
-def count(number: int, singular: str, plural: str) -> str:
-    return f"{number} {singular if number == 1 else plural}"
-
-
 def days(number: int) -> str:
     return count(number, "dag", "dagen")
-
-
-def enumerate_nl(items: list[str]) -> str:
-    """'a', 'a en b', 'a, b en c': the Dutch list without an Oxford comma."""
-    if not items:
-        return ""
-    if len(items) == 1:
-        return items[0]
-    return ", ".join(items[:-1]) + " en " + items[-1]
