@@ -5,7 +5,8 @@ The `trajectories.status` column holds the workflow's status as of its last jour
 workflow's `status` query) which then replace the snapshot of a running trajectory.
 
 Staff names exist only in `transfers.description`; this module reads transfers as counts per
-kind, so no name ever leaves the database through the report.
+kind (staff also per route: a secondment is not a transfer), so no name ever leaves the
+database through the report.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class TrajectoryRecord(_Model):
     events: tuple[AuditEvent, ...]
     decisions: tuple[DecisionRecord, ...]
     transferred: dict[str, int]  # item kind -> number of items; never their descriptions
+    seconded: int = 0  # staff members seconded to DVV Midwest, not in `transferred`
 
 
 class ReportData(_Model):
@@ -101,7 +103,7 @@ async def load_report_data(
     live = live or {}
     events = await db.all_events(conn)
     decisions = await _decisions(conn)
-    transferred = await _transferred(conn)
+    transferred, seconded = await _transferred(conn)
     trajectories = []
     for row in await conn.fetch(
         "SELECT id, workflow_id, run_id, started_at, finished, status FROM trajectories "
@@ -124,6 +126,7 @@ async def load_report_data(
                 events=tuple(events.get(trajectory_id, ())),
                 decisions=tuple(decisions.get(trajectory_id, ())),
                 transferred=transferred.get(trajectory_id, {}),
+                seconded=seconded.get(trajectory_id, 0),
             )
         )
     return ReportData(
@@ -159,15 +162,25 @@ async def _decisions(conn: DbConnection) -> dict[str, list[DecisionRecord]]:
     return by_trajectory
 
 
-async def _transferred(conn: DbConnection) -> dict[str, dict[str, int]]:
-    # Counted in SQL on purpose: descriptions of staff rows are names (GDPR) and stay put.
-    result: dict[str, dict[str, int]] = {}
+async def _transferred(conn: DbConnection) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+    """Items moved per trajectory and kind, and staff seconded per trajectory.
+
+    Counted in SQL on purpose: descriptions of staff rows are names (GDPR) and stay put. A
+    seconded staff member stays employed by the old employer, so the report must not count
+    them as transferred."""
+    moved: dict[str, dict[str, int]] = {}
+    seconded: dict[str, int] = {}
     for row in await conn.fetch(
-        "SELECT trajectory_id, item_kind, count(*) AS n FROM transfers "
-        "GROUP BY trajectory_id, item_kind"
+        "SELECT trajectory_id, item_kind, item_kind = 'staff' AND route = 'secondment' AS lent, "
+        "count(*) AS n FROM transfers GROUP BY 1, 2, 3"
     ):
-        result.setdefault(row["trajectory_id"], {})[row["item_kind"]] = int(row["n"])
-    return result
+        trajectory_id, number = row["trajectory_id"], int(row["n"])
+        if row["lent"]:
+            seconded[trajectory_id] = seconded.get(trajectory_id, 0) + number
+        else:
+            kinds = moved.setdefault(trajectory_id, {})
+            kinds[row["item_kind"]] = kinds.get(row["item_kind"], 0) + number
+    return moved, seconded
 
 
 async def _names(

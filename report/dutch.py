@@ -30,6 +30,16 @@ PHASE_LABELS: dict[Phase, str] = {
     Phase.ABORTED: "gestopt",
 }
 
+# Without a general assembly (an informal overleg) that phase is the board's decision.
+_PHASE_WITHOUT_ASSEMBLY = "beslissing van de raad van bestuur"
+
+
+def phase_label(phase: Phase, *, has_assembly: bool = True) -> str:
+    if phase is Phase.GENERAL_ASSEMBLY and not has_assembly:
+        return _PHASE_WITHOUT_ASSEMBLY
+    return PHASE_LABELS[phase]
+
+
 # Short forms for the summary table, full ones for a trajectory's own section.
 KIND_SHORT: dict[CooperationKind, str] = {
     CooperationKind.PROJECTVERENIGING: "projectvereniging",

@@ -9,23 +9,27 @@ sentence of its kind, never its English summary.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from report.dutch import OUTCOME_LABELS, PHASE_LABELS, count, enumerate_nl, format_date
+from report.dutch import OUTCOME_LABELS, count, enumerate_nl, format_date, phase_label
 from schemas import events as ev
 from schemas.audit import AuditEvent, EventKind
 
 
 @dataclass(frozen=True)
 class EventContext:
-    """What a sentence may need besides the event: Dutch step titles and register names."""
+    """What a sentence may need besides the event: Dutch step titles, register names, whether
+    the trajectory has a general assembly, and how each round stood at its verdict (by the
+    verdict event's seq, see decisions.round_tallies)."""
 
     cooperation_name: str
     step_titles: Mapping[str, str]
     names: Mapping[str, str]
     abort_reason: str | None = None
+    has_assembly: bool = True
+    tallies: Mapping[int, str] = field(default_factory=dict)
 
     def step(self, step_id: str | None) -> str:
         if step_id is None:
@@ -38,21 +42,31 @@ class EventContext:
         return self.names.get(authority_id, authority_id)
 
 
+_UNKNOWN = "Gebeurtenis in het traject."
+
+
 def describe_event(event: AuditEvent, ctx: EventContext) -> str:
+    phrase = _PHRASES.get(event.kind)
+    if phrase is None:  # a kind newer than this report: say little, never its English summary
+        return _UNKNOWN
     try:
         payload = event.payload()
     except ValidationError:
         # Data written by an older workflow version may lack a field: say less, never fail.
-        return _FALLBACKS.get(event.kind, "Gebeurtenis in het traject.")
-    return _PHRASES[event.kind](event, payload, ctx)
+        return _FALLBACKS.get(event.kind, _UNKNOWN)
+    return phrase(event, payload, ctx)
 
 
 def _started(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
     assert isinstance(p, ev.TrajectoryStarted)
+    assembly = (
+        f"algemene vergadering gepland op {format_date(p.planned_av_date)}, "
+        if ctx.has_assembly
+        else ""
+    )
     return (
         f"Traject gestart met {count(len(p.participants), 'deelnemer', 'deelnemers')}; "
-        f"algemene vergadering gepland op {format_date(p.planned_av_date)}, ingangsdatum "
-        f"{format_date(p.effective_date)}."
+        f"{assembly}ingangsdatum {format_date(p.effective_date)}."
     )
 
 
@@ -83,7 +97,7 @@ def _amendment(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
     reopened = [ctx.name(r) for r in p.reopened]
     if reopened:
         parts.append(f"nieuwe beslissing gevraagd van {enumerate_nl(reopened)}")
-    if a.planned_av_date:
+    if a.planned_av_date and ctx.has_assembly:
         parts.append(f"algemene vergadering nu gepland op {format_date(a.planned_av_date)}")
     if a.effective_date:
         parts.append(f"ingangsdatum nu {format_date(a.effective_date)}")
@@ -98,6 +112,37 @@ def _joined(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
     return f"{who} sluit aan (olievlekprincipe){tail}."
 
 
+def _step_done(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
+    assert isinstance(p, ev.StepDone)
+    if p.waited_until is not None:  # a waiting period: say until when it ran
+        return f"Wachttijd voorbij: {ctx.step(e.step_id)} (liep tot {format_date(p.waited_until)})."
+    return f"Stap afgerond: {ctx.step(e.step_id)}."
+
+
+def _reminder(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
+    assert isinstance(p, ev.ReminderSent)
+    due = f" (termijn {format_date(p.due)})" if p.due is not None else ""
+    return f"Herinnering verstuurd voor {ctx.step(e.step_id)}{due}."
+
+
+def _verdict(e: AuditEvent, ctx: EventContext) -> str:
+    """How a round's parties stood when it was decided; nothing for a single body's decision
+    (the sentence just before names the body and its decision)."""
+    how = ctx.tallies.get(e.seq)
+    return f" ({how})" if how else ""
+
+
+def _passed(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
+    return f"Goedgekeurd: {ctx.step(e.step_id)}{_verdict(e, ctx)}."
+
+
+def _rejected(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
+    return (
+        f"Niet goedgekeurd: {ctx.step(e.step_id)}{_verdict(e, ctx)}. Heronderhandeling: het "
+        "voorstel wordt bijgestuurd of het traject wordt gestopt."
+    )
+
+
 def _task(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
     assert isinstance(p, ev.TaskCompleted)
     return f"Taak afgerond: {ctx.step(e.step_id)} (document: {p.completion.evidence})."
@@ -107,7 +152,7 @@ def _phase(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
     assert isinstance(p, ev.PhaseChanged)
     if p.phase is None:  # stored before the payload named the phase
         return _FALLBACKS[EventKind.PHASE_CHANGED]
-    return f"Nieuwe fase: {PHASE_LABELS[p.phase]}."
+    return f"Nieuwe fase: {phase_label(p.phase, has_assembly=ctx.has_assembly)}."
 
 
 def _effective_date_set(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
@@ -116,26 +161,26 @@ def _effective_date_set(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) ->
 
 
 def _abort_requested(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
-    reason = f": {ctx.abort_reason}" if ctx.abort_reason else ""
+    assert isinstance(p, ev.AbortRequested)
+    given = p.reason or ctx.abort_reason  # the coordinator's own words, typed in Dutch
+    reason = f": {given}" if given else ""
     return f"Stopzetting van het traject gevraagd{reason}."
 
 
 _Phrase = Callable[[AuditEvent, ev.EventPayload, EventContext], str]
 
-# Every kind has its sentence: tests/test_report.py checks the mapping is complete.
+# Every kind has its sentence: tests/test_report.py checks the mapping is complete (a kind
+# added later gets the neutral sentence above until it has its own).
 _PHRASES: dict[EventKind, _Phrase] = {
     EventKind.TRAJECTORY_STARTED: _started,
     EventKind.STEP_OPENED: lambda e, p, c: f"Stap gestart: {c.step(e.step_id)}.",
-    EventKind.STEP_DONE: lambda e, p, c: f"Stap afgerond: {c.step(e.step_id)}.",
+    EventKind.STEP_DONE: _step_done,
     EventKind.TASK_COMPLETED: _task,
     EventKind.DECISION_RECORDED: _decision,
-    EventKind.DECISION_PASSED: lambda e, p, c: f"Goedgekeurd: {c.step(e.step_id)}.",
-    EventKind.DECISION_REJECTED: lambda e, p, c: (
-        f"Niet goedgekeurd: {c.step(e.step_id)}. Heronderhandeling: het voorstel wordt "
-        "bijgestuurd of het traject wordt gestopt."
-    ),
+    EventKind.DECISION_PASSED: _passed,
+    EventKind.DECISION_REJECTED: _rejected,
     EventKind.ROUND_CLOSED: _round_closed,
-    EventKind.REMINDER_SENT: lambda e, p, c: f"Herinnering verstuurd voor {c.step(e.step_id)}.",
+    EventKind.REMINDER_SENT: _reminder,
     EventKind.ESCALATION_SENT: lambda e, p, c: (
         f"Termijn overschreden voor {c.step(e.step_id)}; de coördinator en de betrokkenen "
         "werden verwittigd."
@@ -147,9 +192,9 @@ _PHRASES: dict[EventKind, _Phrase] = {
     ),
     EventKind.EFFECTIVE_DATE_SET: _effective_date_set,
     EventKind.ABORT_REQUESTED: _abort_requested,
-    EventKind.STEP_CANCELLED: lambda e, p, c: (
-        f"Stap stopgezet door de stopzetting: {c.step(e.step_id)}."
-    ),
+    # The stop itself is told just before ("Stopzetting van het traject gevraagd"): saying
+    # again why the step ends would only repeat it.
+    EventKind.STEP_CANCELLED: lambda e, p, c: f"Stap afgebroken: {c.step(e.step_id)}.",
     EventKind.STEP_COMPENSATED: lambda e, p, c: f"Ongedaan gemaakt: {c.step(e.step_id)}.",
     EventKind.TRAJECTORY_ABORTED: lambda e, p, c: "Traject gestopt.",
     EventKind.TRAJECTORY_INTEGRATED: lambda e, p, c: (

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Literal
 
 from report.data import TrajectoryRecord
-from schemas.common import Outcome
+from schemas.common import CooperationKind, Outcome
 from schemas.template import Phase
 from schemas.trajectory import StepStatus, StepView, TrajectoryStatus
 
@@ -24,6 +24,17 @@ def state_of(status: TrajectoryStatus) -> State:
     if status.phase is Phase.INTEGRATED:
         return "integrated"
     return "running"
+
+
+# Kinds whose template has no general assembly (templates/informal-overleg.yaml): the partners
+# stop their overleg and the board takes the activity up. Their request still carries a
+# "planned AV date", but it only anchors the board's decision, so the report shows no assembly.
+# The status does not say so itself; the kind decides which template a trajectory runs.
+_WITHOUT_ASSEMBLY = frozenset({CooperationKind.INFORMAL_OVERLEG})
+
+
+def has_general_assembly(status: TrajectoryStatus) -> bool:
+    return status.kind not in _WITHOUT_ASSEMBLY
 
 
 def as_of(record: TrajectoryRecord, report_date: date) -> date:

@@ -108,10 +108,13 @@ def build_timeline_svg(
     as_of: date,
     decisions: Iterable[DecisionMark] = (),
     show_today: bool = True,
+    show_assembly: bool = True,
 ) -> str:
+    """`show_assembly`: draw the general assembly's line (False for a trajectory that has no
+    assembly, whose planned AV date only anchors a board decision)."""
     marks = list(decisions)
     bars = _bars(status, as_of)
-    scale = _scale(status, as_of, bars, marks, show_today)
+    scale = _scale(status, as_of, bars, marks, show_today, show_assembly)
     tracks = _pack(bars)
     parts, track_y, lane_top, bottom = _lanes(tracks)
     body: list[str] = []
@@ -122,7 +125,7 @@ def build_timeline_svg(
                 body.append(_bar(bar, scale, track_y[bar.steps[0].id]))
     body += _deadlines(status, scale, track_y)
     body += _decision_marks(marks, scale, track_y, lane_top)
-    body += _vertical_lines(status, scale, as_of, show_today, bottom)
+    body += _vertical_lines(status, scale, as_of, show_today, show_assembly, bottom)
     height = bottom + AXIS_H + LEGEND_H
     title = f"Tijdlijn van het traject {status.cooperation_name}"
     return "".join(
@@ -210,8 +213,11 @@ def _scale(
     bars: list[_Bar],
     marks: list[DecisionMark],
     show_today: bool,
+    show_assembly: bool,
 ) -> _Scale:
-    days = [status.started_on, status.planned_av_date, status.effective_date]
+    days = [status.started_on, status.effective_date]
+    if show_assembly:
+        days.append(status.planned_av_date)
     days += [b.start for b in bars] + [b.end for b in bars] + [m.on for m in marks]
     days += [s.due for s in status.steps if s.status is StepStatus.OPEN and s.due is not None]
     if status.finished_on is not None:
@@ -320,12 +326,18 @@ def _decision_marks(
 
 
 def _vertical_lines(
-    status: TrajectoryStatus, scale: _Scale, as_of: date, show_today: bool, bottom: float
+    status: TrajectoryStatus,
+    scale: _Scale,
+    as_of: date,
+    show_today: bool,
+    show_assembly: bool,
+    bottom: float,
 ) -> list[str]:
     lines: list[tuple[date, str, str, str]] = [
-        (status.planned_av_date, "AV", COLORS["line"], "4 3"),
         (status.effective_date, "ingang", COLORS["line"], "4 3"),
     ]
+    if show_assembly:
+        lines.append((status.planned_av_date, "AV", COLORS["line"], "4 3"))
     if status.finished_on is not None:
         label = "gestopt" if status.abort_reason is not None else "einde"
         lines.append((status.finished_on, label, COLORS["line"], ""))

@@ -12,18 +12,18 @@ from datetime import date, datetime
 
 from report import progress
 from report.data import ReportData, TrajectoryRecord
-from report.decisions import DecisionLine, decision_lines, decision_marks
+from report.decisions import DecisionLine, decision_lines, decision_marks, round_tallies
 from report.dutch import (
     KIND_LONG,
     KIND_SHORT,
     LANE_LABELS,
-    PHASE_LABELS,
     TRANSFER_KINDS,
     count,
     days,
     enumerate_nl,
     format_date,
     format_optional_date,
+    phase_label,
     yes_no,
 )
 from report.events import EventContext, describe_event
@@ -172,13 +172,16 @@ def _intro(
         f"{when}: {enumerate_nl(parts)}." if parts else f"{when}: er zijn nog geen trajecten.",
     ]
     late = sum(1 for row in summary if row.overdue)
-    if late:
-        which = "1 traject" if late == 1 else f"{late} trajecten"
-        lines.append(f"Bij {which} is er achterstand (zie “Achterstand” bij dat traject).")
+    if late == 1:
+        lines.append("Bij 1 traject is er achterstand (zie “Achterstand” bij dat traject).")
+    elif late:
+        lines.append(
+            f"Bij {late} trajecten is er achterstand (zie “Achterstand” bij die trajecten)."
+        )
     stale = sum(1 for r in records if progress.state_of(r.status) == "running" and not r.live)
     if stale:
         lines.append(
-            "De workflow was niet bereikbaar voor "
+            "De actuele stand kon niet worden opgevraagd voor "
             f"{count(stale, 'lopend traject', 'lopende trajecten')}; daar geldt de stand van "
             "de laatste registratie."
         )
@@ -197,12 +200,13 @@ def _summary_row(record: TrajectoryRecord, anchor: str, report_date: date) -> Su
     running = progress.state_of(status) == "running"
     day = progress.as_of(record, report_date)
     upcoming = progress.next_deadline(status, day) if running else None
+    assembly = progress.has_general_assembly(status)
     return SummaryRow(
         anchor=anchor,
         name=status.cooperation_name,
         kind=KIND_SHORT[status.kind],
-        phase=PHASE_LABELS[status.phase],
-        av_date=format_date(status.planned_av_date),
+        phase=phase_label(status.phase, has_assembly=assembly),
+        av_date=format_date(status.planned_av_date) if assembly else "—",
         effective_date=format_date(status.effective_date),
         pending=str(progress.pending_count(status)) if running else "—",
         next_deadline=format_date(upcoming[0]) if upcoming else "—",
@@ -225,7 +229,14 @@ def _section(record: TrajectoryRecord, anchor: str, data: ReportData) -> Traject
     day = progress.as_of(record, data.report_date)
     names = _names(record, data)
     titles = {s.id: s.title for s in status.steps}
-    ctx = EventContext(status.cooperation_name, titles, names, status.abort_reason)
+    ctx = EventContext(
+        status.cooperation_name,
+        titles,
+        names,
+        status.abort_reason,
+        has_assembly=progress.has_general_assembly(status),
+        tallies=round_tallies(record, names),
+    )
     running = state == "running"
     return TrajectorySection(
         anchor=anchor,
@@ -243,7 +254,11 @@ def _section(record: TrajectoryRecord, anchor: str, data: ReportData) -> Traject
             for e in _news(record.events, data.since)
         ),
         timeline_svg=build_timeline_svg(
-            status, as_of=day, decisions=decision_marks(record, titles, names), show_today=running
+            status,
+            as_of=day,
+            decisions=decision_marks(record, titles, names),
+            show_today=running,
+            show_assembly=ctx.has_assembly,
         ),
     )
 
@@ -295,10 +310,8 @@ def _lead(record: TrajectoryRecord, state: State) -> str:
             doing = "Het traject wordt gestopt; afgeronde stappen worden ongedaan gemaakt."
             return f"{doing} Reden: {reason}{by}"
         return f"Het traject werd op {finished} gestopt. Reden: {reason}{by}"
-    lead = (
-        f"Het traject loopt sinds {format_date(status.started_on)} en zit in de fase "
-        f"“{PHASE_LABELS[status.phase]}”."
-    )
+    phase = phase_label(status.phase, has_assembly=progress.has_general_assembly(status))
+    lead = f"Het traject loopt sinds {format_date(status.started_on)} en zit in de fase “{phase}”."
     if status.phase is Phase.RENEGOTIATION:
         lead += (
             " Een beslissing werd niet goedgekeurd: het voorstel moet worden bijgestuurd of het "
@@ -322,23 +335,33 @@ def _transferred(counts: Mapping[str, int]) -> str | None:
     return ", ".join(parts) if parts else None
 
 
+def _seconded(number: int) -> str | None:
+    """Seconded staff stay employed where they were: told apart from what was transferred."""
+    return count(number, *TRANSFER_KINDS["staff"]) if number else None
+
+
 def _facts(
     record: TrajectoryRecord, state: State, day: date, names: Mapping[str, str]
 ) -> tuple[tuple[str, str], ...]:
     status = record.status
+    assembly = progress.has_general_assembly(status)
     facts = [
         ("Vorm", KIND_LONG[status.kind]),
         ("Deelnemers", _participants(status, names)),
-        ("Fase", PHASE_LABELS[status.phase]),
+        ("Fase", phase_label(status.phase, has_assembly=assembly)),
         ("Gestart op", format_date(status.started_on)),
-        ("Algemene vergadering (gepland)", format_date(status.planned_av_date)),
-        ("Ingangsdatum", format_date(status.effective_date)),
     ]
+    if assembly:  # an informal overleg has none: its date only anchors the board's decision
+        facts.append(("Algemene vergadering (gepland)", format_date(status.planned_av_date)))
+    facts.append(("Ingangsdatum", format_date(status.effective_date)))
     if state == "integrated":
         facts.append(("Ingekanteld op", format_optional_date(status.finished_on)))
         moved = _transferred(record.transferred)
         if moved:
             facts.append(("Overgedragen", moved))
+        lent = _seconded(record.seconded)
+        if lent:
+            facts.append(("Gedetacheerd", lent))
     elif state == "aborted":
         facts.append(("Gestopt op", format_optional_date(status.finished_on)))
     else:
@@ -355,10 +378,10 @@ def _facts(
 
 def _source_note(record: TrajectoryRecord) -> str:
     if record.live:
-        return "Stand rechtstreeks opgevraagd bij de workflow."
+        return "Actuele stand, rechtstreeks opgevraagd."
     return (
         f"Stand volgens de laatste registratie van {format_date(record.status.today)}; de "
-        "workflow zelf was niet bereikbaar."
+        "actuele stand kon niet worden opgevraagd."
     )
 
 

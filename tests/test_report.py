@@ -410,6 +410,9 @@ async def test_report_of_scripted_trajectories(
             assert name.split()[-1] not in text
     _assert_self_contained_html(html, sections=4)
     assert html.count('<span class="late-flag">ja</span>') == 1
+    # make_request's staff: one transferred, one seconded (route read from `transfers`).
+    assert "- **Overgedragen:** 1 personeelslid, 1 activum" in markdown
+    assert "- **Gedetacheerd:** 1 personeelslid" in markdown
 
     first_md = first.paths[0].read_text(encoding="utf-8")
     assert "Eerste verslag: alle gebeurtenissen sinds de start van het traject." in first_md
@@ -426,7 +429,8 @@ async def test_report_of_scripted_trajectories(
     assert [line for line in err.splitlines() if line.startswith("Temporal not reachable")]
     offline = _read(out.splitlines()[0])
     assert offline.count("Stand volgens de laatste registratie van") == 2
-    assert "De workflow was niet bereikbaar voor 2 lopende trajecten" in offline
+    assert "De actuele stand kon niet worden opgevraagd voor 2 lopende trajecten" in offline
+    assert "workflow" not in offline.lower()  # a word for engineers, not for the mayors
 
 
 async def test_cli_without_database_exits_unavailable(tmp_path: Path) -> None:
