@@ -4,6 +4,11 @@ Functions take a connection (plain or pooled) so the caller decides the transact
 `upsert_cooperations` opens its own (a savepoint when the caller already has one) so a batch
 is written completely or not at all.
 
+How a cooperation ended (dissolved, or not integrated: continued outside the region or
+ended) is written by `record_dissolution` and `record_not_integrated` and read back with
+`get_cooperation_end`; like `set_cooperation_status`, they are for the trajectories' actions
+and write no change-log entry. DVV Midwest itself is read with `get_association`.
+
 Changes people make (imports, authority commands, removals, undos) go through the second half
 of this module: rows read and written as images, what refers to a row, live trajectories, and
 the change log of migration 0005. `upsert_cooperations` writes without recording: it is for
@@ -15,10 +20,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 import asyncpg
+from pydantic import TypeAdapter, ValidationError
 
 from db.connect import DbConnection
 from register.entities import MEMBERS, SPECS, Entity, EntitySpec, FieldValue, Image
@@ -31,12 +37,27 @@ from register.models import (
     RowPlan,
     RowStatus,
 )
-from schemas.common import CooperationStatus
-from schemas.register import FICHE_FIELDS, Authority, Cooperation, CooperationFiche
+from schemas.common import CooperationStatus, LongText
+from schemas.register import (
+    END_STATUSES,
+    FICHE_FIELDS,
+    HOST,
+    Association,
+    Authority,
+    Cooperation,
+    CooperationEnd,
+    CooperationFiche,
+    EndReason,
+)
 
 
 class CooperationNotFound(LookupError):
     """No cooperation with this id in the register."""
+
+
+class CooperationEndRefused(ValueError):
+    """The register cannot take this change of how a cooperation stands or ended (it already
+    ended, it was integrated, the end lies before its founding); nothing was changed."""
 
 
 class UnknownAuthorities(ValueError):
@@ -55,22 +76,27 @@ class UpsertResult:
 
 _AUTHORITY_COLUMNS = "id, name, kind, is_midwest_member, votes, website"
 
+# What people supply for a cooperation: the fiche and its host (members are written apart).
+_WRITTEN_FIELDS = (*FICHE_FIELDS, HOST)
+_END_COLUMNS = ("end_reason", "ended_year", "ended_on", "end_note")
+
 _COOPERATION_SELECT = f"""
-SELECT {", ".join(f"c.{name}" for name in FICHE_FIELDS)},
-       c.status, c.integrated_on, c.updated_at,
+SELECT {", ".join(f"c.{name}" for name in _WRITTEN_FIELDS)},
+       c.status, c.integrated_on, {", ".join(f"c.{name}" for name in _END_COLUMNS)},
+       c.updated_at,
        coalesce(array_agg(m.authority_id ORDER BY m.authority_id)
                 FILTER (WHERE m.authority_id IS NOT NULL), '{{}}') AS members
 FROM cooperations AS c
 LEFT JOIN cooperation_members AS m ON m.cooperation_id = c.id
 """
 
-# Status and integrated_on are left alone on update: the trajectories own them, a re-import of
-# the fiches must not reset a cooperation that is in a trajectory.
+# Status, integrated_on and the end facts are left alone on update: the trajectories own them,
+# a re-import of the fiches must not reset a cooperation that is in a trajectory.
 _UPSERT = f"""
-INSERT INTO cooperations ({", ".join(FICHE_FIELDS)})
-VALUES ({", ".join(f"${i}" for i in range(1, len(FICHE_FIELDS) + 1))})
+INSERT INTO cooperations ({", ".join(_WRITTEN_FIELDS)})
+VALUES ({", ".join(f"${i}" for i in range(1, len(_WRITTEN_FIELDS) + 1))})
 ON CONFLICT (id) DO UPDATE SET
-    {", ".join(f"{name} = EXCLUDED.{name}" for name in FICHE_FIELDS if name != "id")}
+    {", ".join(f"{name} = EXCLUDED.{name}" for name in _WRITTEN_FIELDS if name != "id")}
 RETURNING (xmax = 0) AS inserted
 """
 
@@ -131,11 +157,12 @@ async def upsert_cooperations(
     result = UpsertResult()
     async with conn.transaction():
         referenced = {m for fiche in fiches for m in (fiche.members or ())}
+        referenced |= {fiche.host for fiche in fiches if fiche.host is not None}
         missing = await _missing_authorities(conn, referenced)
         if missing:
             raise UnknownAuthorities(missing)
         for fiche in fiches:
-            values = [getattr(fiche, name) for name in FICHE_FIELDS]
+            values = [getattr(fiche, name) for name in _WRITTEN_FIELDS]
             inserted = await conn.fetchval(_UPSERT, *values)
             (result.inserted if inserted else result.updated).append(fiche.id)
             if fiche.members is not None:
@@ -157,22 +184,248 @@ async def set_cooperation_status(
     status: CooperationStatus,
     integrated_on: date | None = None,
 ) -> Cooperation:
-    """Record where a cooperation stands; setting the same values again changes nothing else.
+    """Record where a cooperation stands (active, in trajectory, integrated); setting the same
+    values again changes nothing else. Leaving the integrated status clears integrated_on
+    (e.g. when an abort compensates).
 
-    Leaving the integrated status clears integrated_on (e.g. when an abort compensates)."""
+    An end is not a status to set: `record_dissolution` and `record_not_integrated` take its
+    date and reason. A cooperation that ended stays ended (CooperationEndRefused), except one
+    that continued outside the region: it still exists, so a new trajectory may take it up
+    again, and its end facts are cleared."""
     if integrated_on is not None and status is not CooperationStatus.INTEGRATED:
         raise ValueError("integrated_on can only be given with status 'integrated'")
-    updated = await conn.fetchval(
-        "UPDATE cooperations SET status = $2, integrated_on = $3 WHERE id = $1 RETURNING id",
-        cooperation_id,
-        status.value,
-        integrated_on,
-    )
-    if updated is None:
-        raise CooperationNotFound(f"no cooperation {cooperation_id!r} in the register")
+    if status in END_STATUSES:
+        raise ValueError(
+            f"status {status.value!r} is an end: record it with record_dissolution or "
+            "record_not_integrated, which take its date and reason"
+        )
+    async with conn.transaction():
+        end = (await _stored_end(conn, cooperation_id)).end
+        if end is not None and end.reason is not EndReason.CONTINUED_OUTSIDE_REGION:
+            raise CooperationEndRefused(
+                f"{cooperation_id!r} {end.text()}; it cannot become {status.value} again"
+            )
+        await conn.execute(
+            "UPDATE cooperations SET status = $2, integrated_on = $3, end_reason = NULL, "
+            "ended_year = NULL, ended_on = NULL, end_note = NULL WHERE id = $1",
+            cooperation_id,
+            status.value,
+            integrated_on,
+        )
     cooperation = await get_cooperation(conn, cooperation_id)
     assert cooperation is not None  # updated just now, in the same connection
     return cooperation
+
+
+# --- how a cooperation ended -------------------------------------------------------------------
+
+_NOTE = TypeAdapter(LongText)
+_END_YEARS = range(1800, 10_000)  # as the CHECK of migration 0007
+
+
+@dataclass(frozen=True)
+class _Stored:
+    status: CooperationStatus
+    founding_date: date | None
+    integrated_on: date | None
+    end: CooperationEnd | None
+
+
+async def _stored_end(conn: DbConnection, cooperation_id: str) -> _Stored:
+    """The row's status and end, locked until the caller's transaction ends."""
+    row = await conn.fetchrow(
+        "SELECT status, founding_date, integrated_on, end_reason, ended_year, ended_on, end_note "
+        "FROM cooperations WHERE id = $1 FOR UPDATE",
+        cooperation_id,
+    )
+    if row is None:
+        raise CooperationNotFound(f"no cooperation {cooperation_id!r} in the register")
+    status = CooperationStatus(row["status"])
+    end = None
+    if status in END_STATUSES:
+        end = CooperationEnd(
+            cooperation_id=cooperation_id,
+            status=status,
+            reason=row["end_reason"],
+            year=row["ended_year"],
+            on=row["ended_on"],
+            note=row["end_note"],
+        )
+    return _Stored(status, row["founding_date"], row["integrated_on"], end)
+
+
+def _end_day_or_year(on: date | int | None) -> tuple[int | None, date | None]:
+    """(year, day) of an end given as a day, a year (only the year is known) or None."""
+    if on is None:
+        return None, None
+    # bool is an int and datetime a date: both are mistakes here, not an end.
+    if isinstance(on, bool | datetime):
+        raise ValueError(f"the end must be a date or a year, not {on!r}")
+    if isinstance(on, date):
+        return on.year, on
+    if on not in _END_YEARS:
+        raise ValueError(f"the end year must lie between 1800 and 9999 (got {on})")
+    return on, None
+
+
+def _note(note: str | None) -> str | None:
+    if note is None:
+        return None
+    try:
+        cleaned = _NOTE.validate_python(note)
+    except ValidationError as exc:
+        message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise ValueError(f"note: {message}") from None
+    return cleaned or None
+
+
+async def _record_end(
+    conn: DbConnection,
+    cooperation_id: str,
+    status: CooperationStatus,
+    reason: EndReason | None,
+    on: date | int | None,
+    note: str | None,
+) -> Cooperation:
+    year, day = _end_day_or_year(on)
+    wanted = CooperationEnd(
+        cooperation_id=cooperation_id,
+        status=status,
+        reason=reason,
+        year=year,
+        on=day,
+        note=_note(note),
+    )
+    async with conn.transaction():
+        # The register lock as every recorded change takes it: an import comparing a fiche's
+        # founding date with its end never interleaves with this write.
+        await lock_register(conn)
+        stored = await _stored_end(conn, cooperation_id)
+        if stored.end == wanted:
+            pass  # the same end again (a retried action): nothing to change
+        elif stored.end is not None:
+            raise CooperationEndRefused(
+                f"{cooperation_id!r} already {stored.end.text()}; an end is recorded once"
+            )
+        elif stored.status is CooperationStatus.INTEGRATED:
+            since = "" if stored.integrated_on is None else f" on {stored.integrated_on}"
+            raise CooperationEndRefused(
+                f"{cooperation_id!r} was integrated into DVV Midwest{since}; its old structure "
+                "ended with the integration"
+            )
+        else:
+            founded = stored.founding_date
+            if founded is not None and year is not None:
+                before = day < founded if day is not None else year < founded.year
+                if before:
+                    raise CooperationEndRefused(
+                        f"{cooperation_id!r} was founded on {founded}; it cannot have ended "
+                        f"{wanted.when_text()}"
+                    )
+            await conn.execute(
+                "UPDATE cooperations SET status = $2, integrated_on = NULL, end_reason = $3, "
+                "ended_year = $4, ended_on = $5, end_note = $6 WHERE id = $1",
+                cooperation_id,
+                status.value,
+                None if reason is None else reason.value,
+                year,
+                day,
+                wanted.note,
+            )
+    cooperation = await get_cooperation(conn, cooperation_id)
+    assert cooperation is not None  # locked and written just now, in the same connection
+    return cooperation
+
+
+async def record_dissolution(
+    conn: DbConnection, cooperation_id: str, on: date | int, *, note: str | None = None
+) -> Cooperation:
+    """Record that a cooperation was dissolved (ontbonden): status 'dissolved'.
+
+    `on` is the day it was dissolved, or the year (an int, e.g. 2020) when only the year is
+    known; the register then keeps no day rather than a made-up 1 January. `note` is free
+    text for people (the decision, what the work went into), in Dutch like the fiches.
+
+    Refused with CooperationEndRefused, changing nothing, when the cooperation already ended
+    otherwise (recording the very same end again changes nothing, so a retried action is
+    harmless), when it was integrated, or when `on` lies before its founding date.
+    CooperationNotFound for an unknown id; ValueError for an `on` or `note` that is no
+    date, year or text. A day in the future is accepted: a trajectory records the effective
+    date of a dissolution decided ahead."""
+    return await _record_end(conn, cooperation_id, CooperationStatus.DISSOLVED, None, on, note)
+
+
+async def record_not_integrated(
+    conn: DbConnection,
+    cooperation_id: str,
+    reason: EndReason,
+    on: date | int | None = None,
+    *,
+    note: str | None = None,
+) -> Cooperation:
+    """Record that a cooperation was not integrated and why: status 'not-integrated' with
+    `reason` EndReason.CONTINUED_OUTSIDE_REGION (the besturen carry it on outside the region)
+    or EndReason.ENDED (it was ended, opgeheven).
+
+    `on`, when known, is the day (or only the year, an int) it ended or left the region's
+    scope; None when nobody knows. Refusals as for `record_dissolution`. A cooperation that
+    continued outside the region may later be taken up by a new trajectory
+    (`set_cooperation_status` to in-trajectory clears its end); one that was ended may not."""
+    if not isinstance(reason, EndReason):
+        raise ValueError(f"reason must be an EndReason (got {reason!r})")
+    return await _record_end(
+        conn, cooperation_id, CooperationStatus.NOT_INTEGRATED, reason, on, note
+    )
+
+
+async def get_cooperation_end(conn: DbConnection, cooperation_id: str) -> CooperationEnd | None:
+    """How the cooperation ended; None while it has not ended (or when it was integrated:
+    see its integrated_on). CooperationNotFound for an unknown id."""
+    cooperation = await get_cooperation(conn, cooperation_id)
+    if cooperation is None:
+        raise CooperationNotFound(f"no cooperation {cooperation_id!r} in the register")
+    return cooperation.end
+
+
+# --- DVV Midwest itself, and the ids people may mean ---------------------------------------------
+
+ASSOCIATION_ID = "dvv-midwest"
+
+
+async def get_association(
+    conn: DbConnection, association_id: str = ASSOCIATION_ID
+) -> Association | None:
+    """The association (DVV Midwest: its founding date, legal form) with its members, the
+    authorities that are members of DVV Midwest."""
+    row = await conn.fetchrow(
+        "SELECT id, name, legal_form, founded_on, remarks FROM associations WHERE id = $1",
+        association_id,
+    )
+    if row is None:
+        return None
+    members = await conn.fetch(
+        "SELECT id FROM authorities WHERE is_midwest_member "
+        "ORDER BY kind <> 'municipality', kind, id"
+    )
+    return Association.model_validate({**dict(row), "members": [m["id"] for m in members]})
+
+
+async def association_ids(conn: DbConnection) -> list[str]:
+    return [row["id"] for row in await conn.fetch("SELECT id FROM associations ORDER BY id")]
+
+
+async def known_ids(conn: DbConnection, entity: Entity) -> list[str]:
+    """Every id of this kind of row, for suggesting the one people meant."""
+    rows = await conn.fetch(f"SELECT id FROM {_TABLES[entity]} ORDER BY id")
+    return [row["id"] for row in rows]
+
+
+async def authorities_by_id(conn: DbConnection, ids: Iterable[str]) -> dict[str, Authority]:
+    """The authorities among these ids (unknown ids are left out)."""
+    rows = await conn.fetch(
+        f"SELECT {_AUTHORITY_COLUMNS} FROM authorities WHERE id = ANY($1::text[])", list(set(ids))
+    )
+    return {row["id"]: Authority.model_validate(dict(row)) for row in rows}
 
 
 # --- changes people make, recorded (register/importer.py, register/undo.py) --------------------
@@ -300,6 +553,7 @@ async def live_trajectories(
 
 class ReferenceKind(StrEnum):
     MEMBER_OF = "member of cooperations"
+    HOST_OF = "host of shared services"
     TRAJECTORY = "trajectories"
     PARTY_TO = "party to trajectories"
     DECISIONS = "decisions in trajectories"
@@ -322,6 +576,7 @@ _AUTHORITY_REFERENCES = {
     ReferenceKind.MEMBER_OF: (
         "SELECT cooperation_id FROM cooperation_members WHERE authority_id = $1"
     ),
+    ReferenceKind.HOST_OF: "SELECT id FROM cooperations WHERE host = $1",
     ReferenceKind.PARTY_TO: (
         "SELECT id FROM trajectories WHERE $1 = ANY(pending_authorities) "
         "OR status->'participants' @> jsonb_build_array(jsonb_build_object('authority_id', $1))"

@@ -40,6 +40,8 @@ ALIASES: Mapping[Entity, Mapping[str, tuple[str, ...]]] = {
         ),
         "remarks": ("bijkomende informatie", "opmerkingen"),
         "members": ("leden", "deelnemers", "deelnemende besturen"),
+        # "opgestart met een lokaal bestuur als trekkende gemeente" (the account, 3.2.4)
+        "host": ("trekkende gemeente", "trekker", "trekkend bestuur"),
     },
     Entity.AUTHORITY: {
         "id": ("register-id", "code"),

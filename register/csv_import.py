@@ -8,8 +8,8 @@ What a file may look like (docs/register.md has the whole story):
   Excel's `sep=;` first line; `--delimiter` overrides both.
 * The first line is the header. Column names in English (the field names) or in Dutch (the
   fiche's headings: naam, aanspreekpunt, domein, ...), any case, accents optional. Every field
-  of the kind of file must be there (a fiche file may add `members`); an unknown name is
-  reported with the nearest known ones.
+  of the kind of file must be there (a fiche file may add `members` and `host`); an unknown
+  name is reported with the nearest known ones.
 * An empty cell keeps what is stored; `-` empties the field; anything else sets it. A new row
   must fill in the required fields (fiches: id, name, kind).
 * Dates day first (1/01/2015, 01.01.2015, 1-1-2015) or ISO; yes/no as ja/nee (or WAAR/ONWAAR);
@@ -32,13 +32,15 @@ from register.edits import CLEAR_MARKER, member_ids, read_cells
 from register.entities import AUTHORITIES, COOPERATIONS, MEMBERS, EntitySpec
 from register.planner import ParsedEdits
 from register.problems import ChangeRefused, Problem
+from schemas.register import HOST
 
 # Far above any real register (183 cooperations), low enough to refuse a wrong file quickly.
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 # The columns a file must have: every field people supply. An optional column is one that,
-# when absent, leaves the stored value alone for every row (members of a fiche).
-_OPTIONAL_COLUMNS = {COOPERATIONS.entity: frozenset({MEMBERS})}
+# when absent, leaves the stored value alone for every row (members and host of a fiche: the
+# host is not a heading of the 2013/2017 fiche, so exports made before it existed still read).
+_OPTIONAL_COLUMNS = {COOPERATIONS.entity: frozenset({MEMBERS, HOST})}
 
 
 def _decode(source: str, path: Path) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from schemas.register import FICHE_FIELDS, Authority, CooperationFiche
+from schemas.register import FICHE_FIELDS, HOST, Authority, CooperationFiche
 
 FieldValue = str | int | bool | date | tuple[str, ...]
 Image = dict[str, FieldValue | None]
@@ -44,6 +44,10 @@ class EntitySpec:
     # Stored fields that people do not supply (the trajectories maintain them) but that a
     # removal records and its undo puts back, so the row returns as it was.
     stored_only: tuple[str, ...] = ()
+    # For an id that is not in the register: what it names ("unknown cooperation 'bie'") and
+    # the command that lists the ids.
+    id_noun: str = ""
+    listed_by: str = ""
 
     @property
     def image_fields(self) -> tuple[str, ...]:
@@ -93,16 +97,21 @@ def _plain(name: str, value: Any) -> FieldValue | None:
     return value
 
 
+# The end facts (migration 0007) are stored-only like the status: the trajectories record them
+# (db.register.record_dissolution, record_not_integrated), and a removed fiche comes back with
+# them. The host of a shared service is supplied by people, as an optional column.
 COOPERATIONS = EntitySpec(
     entity=Entity.COOPERATION,
     noun="fiche",
-    fields=(*FICHE_FIELDS, MEMBERS),
+    fields=(*FICHE_FIELDS, MEMBERS, HOST),
     required=frozenset({"id", "name", "kind"}),
     guarded_by_trajectory=frozenset({"kind", MEMBERS}),
     model=CooperationFiche,
-    date_fields=frozenset({"founding_date", "integrated_on"}),
+    date_fields=frozenset({"founding_date", "integrated_on", "ended_on"}),
     list_fields=frozenset({MEMBERS}),
-    stored_only=("status", "integrated_on"),
+    stored_only=("status", "integrated_on", "end_reason", "ended_year", "ended_on", "end_note"),
+    id_noun="cooperation",
+    listed_by="`starter.py register list` shows the ids",
 )
 
 # A new authority states membership and votes: silently defaulting them would weigh a
@@ -115,6 +124,8 @@ AUTHORITIES = EntitySpec(
     guarded_by_trajectory=frozenset(),
     model=Authority,
     bool_fields=frozenset({"is_midwest_member"}),
+    id_noun="authority",
+    listed_by="`starter.py register authorities` lists them",
 )
 
 SPECS = {spec.entity: spec for spec in (COOPERATIONS, AUTHORITIES)}

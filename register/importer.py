@@ -8,12 +8,19 @@ the rows written, and a refused change leaves no trace (not even in the change l
 from __future__ import annotations
 
 from db.connect import DbConnection
-from db.register import fetch_images, lock_register, record_change, write_rows
+from db.register import fetch_images, known_ids, lock_register, record_change, write_rows
 from register.entities import EntitySpec
-from register.guards import removal_conflicts, trajectory_conflicts, unknown_members
+from register.guards import (
+    end_conflicts,
+    host_problems,
+    removal_conflicts,
+    trajectory_conflicts,
+    unknown_members,
+)
 from register.models import ChangeOrigin, Outcome, RowPlan, row_plan
 from register.planner import EditMode, ParsedEdits, plan_rows
 from register.problems import ChangeRefused, Problem, ProblemKind
+from register.suggest import unknown_id_message
 
 
 async def apply_edits(
@@ -30,11 +37,16 @@ async def apply_edits(
     async with conn.transaction():
         await lock_register(conn)
         stored = await fetch_images(conn, spec, [edit.id for edit in parsed.rows])
-        rows, plan_problems = plan_rows(parsed, stored, mode)
+        missing = mode is EditMode.UPDATE and any(e.id not in stored for e in parsed.rows)
+        # Only a row to change that is not there needs the ids people may have meant.
+        known = await known_ids(conn, spec.entity) if missing else ()
+        rows, plan_problems = plan_rows(parsed, stored, mode, known)
         problems = [
             *parsed.problems,
             *plan_problems,
             *await unknown_members(conn, parsed),
+            *await host_problems(conn, parsed, rows),
+            *end_conflicts(parsed, rows),
             *await trajectory_conflicts(conn, parsed, rows),
         ]
         if problems:
@@ -56,17 +68,9 @@ async def remove(
         before = (await fetch_images(conn, spec, [entity_id])).get(entity_id)
         source = origin.source or f"remove {entity_id}"
         if before is None:
-            raise ChangeRefused(
-                [
-                    Problem(
-                        source,
-                        None,
-                        None,
-                        f"no {spec.noun} {entity_id!r} in the register",
-                        ProblemKind.NOT_FOUND,
-                    )
-                ]
-            )
+            known = await known_ids(conn, spec.entity)
+            message = unknown_id_message(spec.id_noun, entity_id, known, spec.listed_by)
+            raise ChangeRefused([Problem(source, None, None, message, ProblemKind.NOT_FOUND)])
         rows = [row_plan(entity_id, None, before, None)]
         problems = await removal_conflicts(conn, spec, source, rows)
         if problems:

@@ -3,7 +3,7 @@ database is read before (register/importer.py) and written after."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -13,6 +13,7 @@ from register.edits import RowEdit
 from register.entities import EntitySpec, Image
 from register.models import RowPlan, row_plan
 from register.problems import Problem, ProblemKind
+from register.suggest import did_you_mean, suggest
 
 
 class EditMode(StrEnum):
@@ -50,23 +51,27 @@ def empty_image(spec: EntitySpec) -> Image:
 
 
 def plan_rows(
-    parsed: ParsedEdits, stored: Mapping[str, Image], mode: EditMode = EditMode.UPSERT
+    parsed: ParsedEdits,
+    stored: Mapping[str, Image],
+    mode: EditMode = EditMode.UPSERT,
+    known: Collection[str] = (),
 ) -> tuple[list[RowPlan], list[Problem]]:
-    """Each row's stored image merged with what the row sets and clears, validated whole."""
+    """Each row's stored image merged with what the row sets and clears, validated whole.
+    `known` are every id of the register's rows of this kind: a row to change (UPDATE) that
+    is not stored is reported with the ones nearest to it."""
     spec = parsed.spec
     plans: list[RowPlan] = []
     problems: list[Problem] = []
     for edit in parsed.rows:
         before = stored.get(edit.id)
         if before is None and mode is EditMode.UPDATE:
-            problems.append(
-                parsed.problem(
-                    edit.line,
-                    "id",
-                    f"no {spec.noun} {edit.id!r} in the register; add it first",
-                    ProblemKind.NOT_FOUND,
-                )
+            close = suggest(edit.id, known)
+            message = (
+                f"unknown {spec.id_noun} {edit.id!r}; {did_you_mean(close)}"
+                if close
+                else f"no {spec.noun} {edit.id!r} in the register; add it first"
             )
+            problems.append(parsed.problem(edit.line, "id", message, ProblemKind.NOT_FOUND))
             continue
         if before is not None and mode is EditMode.CREATE:
             problems.append(

@@ -6,8 +6,8 @@ Refused (nothing changes) when
   that one first, newest first, so no one's later edit is silently thrown away;
 * a row no longer holds what the change wrote (edited outside the recorded changes);
 * restoring would break what the register promises elsewhere: a removed row that is now
-  referred to, the kind or members of a cooperation in a live trajectory, members that name
-  an authority removed since.
+  referred to, the kind or members of a cooperation in a live trajectory, members or a host
+  that name an authority removed since, a founding date after the end recorded since.
 The undo is recorded as a change of its own that points at the change it undid; an undo is
 not undone in turn (import the file again instead).
 """
@@ -17,7 +17,13 @@ from __future__ import annotations
 from db.connect import DbConnection
 from db.register import fetch_images, get_change, later_changes, lock_register
 from register.entities import MEMBERS, SPECS, EntitySpec, FieldValue, Image
-from register.guards import removal_conflicts, trajectory_conflicts, unknown_members
+from register.guards import (
+    end_conflicts,
+    host_problems,
+    removal_conflicts,
+    trajectory_conflicts,
+    unknown_members,
+)
 from register.importer import write_outcome
 from register.models import (
     ChangeAction,
@@ -85,6 +91,8 @@ async def undo_change(
             rows.append(row_plan(recorded.entity_id, None, now, _restored(spec, recorded, now)))
         checked = ParsedEdits(source=source, spec=spec, member_refs=_restored_members(rows))
         problems += await unknown_members(conn, checked, ProblemKind.CONFLICT)
+        problems += await host_problems(conn, checked, rows, ProblemKind.CONFLICT)
+        problems += end_conflicts(checked, rows)
         problems += await trajectory_conflicts(conn, checked, rows)
         problems += await removal_conflicts(conn, spec, source, rows)
         if problems:

@@ -1,14 +1,17 @@
 """The register: authorities and cooperations (the fiches of 2013/2017), as validated models.
 
 `CooperationFiche` is what people supply (CSV import, upsert); `Cooperation` is what the
-register holds, fiche plus the status that trajectories maintain. Field names are the column
-names of the `cooperations` table and the header names of the CSV import.
+register holds, fiche plus the status that trajectories maintain and, for a cooperation that
+ended without being integrated, how it ended (`CooperationEnd`). `Association` is DVV Midwest
+itself (migration 0007 says why it is neither an authority nor a cooperation). Field names are
+the column names of the tables and the header names of the CSV import.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any, Self
 
 from pydantic import (
@@ -96,7 +99,25 @@ FICHE_FIELDS: tuple[str, ...] = (
     "staff_count",
     "remarks",
 )
-_OPTIONAL = frozenset(FICHE_FIELDS) - {"id", "name", "kind"}
+# The local government that hosts a shared service (de trekkende gemeente): not a heading of the
+# 2013/2017 fiche, so an optional column of an import, like the members.
+HOST = "host"
+_OPTIONAL = frozenset((*FICHE_FIELDS, HOST)) - {"id", "name", "kind"}
+
+# Years an end may be recorded in, as the database's CHECK has them.
+EndYear = Annotated[int, Field(ge=1800, le=9999)]
+
+
+class EndReason(StrEnum):
+    """Why a cooperation was not integrated (status 'not-integrated'), as the account puts it:
+    "worden verder gezet door de besturen buiten regio Midwest of zijn opgeheven"."""
+
+    CONTINUED_OUTSIDE_REGION = "continued-outside-region"  # verder gezet buiten de regio
+    ENDED = "ended"  # opgeheven
+
+
+# The statuses in which a cooperation has ended without being integrated.
+END_STATUSES = frozenset({CooperationStatus.DISSOLVED, CooperationStatus.NOT_INTEGRATED})
 
 
 class _FicheFields(_Model):
@@ -118,6 +139,7 @@ class _FicheFields(_Model):
     seat: ShortText | None = None  # zetel
     staff_count: StaffCount | None = None  # aantal tewerkgestelde personeelsleden
     remarks: LongText | None = None  # bijkomende informatie
+    host: RegisterId | None = None  # trekkende gemeente: an authority id, shared services only
 
     @model_validator(mode="before")
     @classmethod
@@ -129,6 +151,15 @@ class _FicheFields(_Model):
                 for k, v in data.items()
             }
         return data
+
+    @model_validator(mode="after")
+    def _host_only_for_a_shared_service(self) -> Self:
+        if self.host is not None and self.kind is not CooperationKind.SHARED_SERVICE:
+            raise ValueError(
+                f"host: only a shared service has a host (trekkende gemeente); {self.id!r} is "
+                f"of kind {self.kind.value} (empty the host with '-' or change the kind)"
+            )
+        return self
 
 
 class CooperationFiche(_FicheFields):
@@ -146,12 +177,71 @@ class CooperationFiche(_FicheFields):
         return members
 
 
+class CooperationEnd(_Model):
+    """How a cooperation ended without being integrated: dissolved (ontbonden), or not
+    integrated because it continued outside the region or was ended (opgeheven).
+
+    `year` is the year the end is known to fall in and `on` the exact day, only when a source
+    gives it: "dissolved in 2020" is year 2020 and no day, never 1 January. Both None: the
+    register does not know when (a row ended before migration 0007 recorded dates)."""
+
+    cooperation_id: RegisterId
+    status: CooperationStatus  # dissolved or not-integrated
+    reason: EndReason | None = None  # not-integrated only; None there when not known
+    year: EndYear | None = None
+    on: IsoDate | None = None
+    note: LongText | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.status not in END_STATUSES:
+            raise ValueError(f"status {self.status.value!r} is not an end")
+        _check_end(self.status, self.reason, self.year, self.on)
+        return self
+
+    def when_text(self) -> str:
+        """'on 2020-03-01', 'in 2020 (the day is not known)' or 'on a date that is not
+        known'."""
+        if self.on is not None:
+            return f"on {self.on}"
+        if self.year is not None:
+            return f"in {self.year} (the day is not known)"
+        return "on a date that is not known"
+
+    def text(self) -> str:
+        """How it ended, as a phrase after the id: 'was dissolved in 2020 (the day is not
+        known)', 'was not integrated: it continued outside the region, on 2019-01-01'."""
+        if self.status is CooperationStatus.DISSOLVED:
+            return f"was dissolved {self.when_text()}"
+        why = {
+            EndReason.CONTINUED_OUTSIDE_REGION: "it continued outside the region",
+            EndReason.ENDED: "it was ended (opgeheven)",
+            None: "the reason is not known",
+        }[self.reason]
+        return f"was not integrated: {why}, {self.when_text()}"
+
+
+def _check_end(
+    status: CooperationStatus, reason: EndReason | None, year: int | None, on: date | None
+) -> None:
+    """The rules the database's CHECKs of migration 0007 hold the end facts to."""
+    if reason is not None and status is not CooperationStatus.NOT_INTEGRATED:
+        raise ValueError("only a not-integrated cooperation has an end reason")
+    if on is not None and year != on.year:
+        raise ValueError(f"the end day {on} does not lie in the end year {year}")
+
+
 class Cooperation(_FicheFields):
     """A cooperation as the register holds it."""
 
     members: tuple[RegisterId, ...] = ()
     status: CooperationStatus = CooperationStatus.ACTIVE
     integrated_on: IsoDate | None = None
+    # How it ended, for a dissolved or not-integrated cooperation (see CooperationEnd).
+    end_reason: EndReason | None = None
+    ended_year: EndYear | None = None
+    ended_on: IsoDate | None = None
+    end_note: LongText | None = None
     updated_at: datetime
 
     @model_validator(mode="after")
@@ -159,3 +249,37 @@ class Cooperation(_FicheFields):
         if self.integrated_on is not None and self.status is not CooperationStatus.INTEGRATED:
             raise ValueError("integrated_on is only set for an integrated cooperation")
         return self
+
+    @model_validator(mode="after")
+    def _end_only_when_ended(self) -> Self:
+        facts = (self.end_reason, self.ended_year, self.ended_on, self.end_note)
+        if self.status not in END_STATUSES and any(f is not None for f in facts):
+            raise ValueError("the end facts are only set for a dissolved or not-integrated one")
+        _check_end(self.status, self.end_reason, self.ended_year, self.ended_on)
+        return self
+
+    @property
+    def end(self) -> CooperationEnd | None:
+        """How it ended; None while it has not ended (or was integrated)."""
+        if self.status not in END_STATUSES:
+            return None
+        return CooperationEnd(
+            cooperation_id=self.id,
+            status=self.status,
+            reason=self.end_reason,
+            year=self.ended_year,
+            on=self.ended_on,
+            note=self.end_note,
+        )
+
+
+class Association(_Model):
+    """DVV Midwest itself: the association that cooperations are moved into. `members` are the
+    authorities with is_midwest_member (the 16 local governments and WVI), read with it."""
+
+    id: RegisterId
+    name: ShortText
+    legal_form: ShortText
+    founded_on: IsoDate
+    remarks: LongText | None = None
+    members: tuple[RegisterId, ...] = ()
