@@ -23,8 +23,12 @@ from cli.common import add_command, user_name
 from cli.exit_codes import ExitCode
 from db.connect import DatabaseUnavailable, DbConnection, connect, database_url, unavailable
 from db.register import (
+    association_ids,
+    get_association,
+    get_authority,
     get_change,
     get_cooperation,
+    known_ids,
     list_authorities,
     list_changes,
     list_cooperations,
@@ -32,6 +36,8 @@ from db.register import (
 from register.columns import known_names
 from register.csv_import import parse_authorities, parse_fiches
 from register.describe import (
+    association_lines,
+    cooperation_lines,
     counts_text,
     detail_lines,
     outcome_lines,
@@ -44,9 +50,10 @@ from register.importer import apply_edits, remove
 from register.models import ChangeAction, ChangeOrigin, Outcome
 from register.planner import EditMode, ParsedEdits
 from register.problems import ChangeRefused, ProblemKind
+from register.suggest import unknown_id_message
 from register.undo import undo_change
 from schemas.common import CooperationStatus, RegisterId, ShortText
-from schemas.register import FICHE_FIELDS, Cooperation
+from schemas.register import Association, Authority, Cooperation
 from settings import Settings
 
 T = TypeVar("T")
@@ -418,38 +425,45 @@ def _cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     return ExitCode.OK
 
 
-def _show_value(value: Any) -> str:
-    if value is None or value == ():
-        return "-"
-    if isinstance(value, tuple):
-        return ", ".join(str(v) for v in value)
-    # Continuation lines indented so every field still starts at the left margin.
-    return str(getattr(value, "value", value)).replace("\n", "\n    ")
+_Shown = tuple[Cooperation, Authority | None] | Association | str
 
 
-def _fiche_lines(cooperation: Cooperation) -> list[str]:
-    names = (*FICHE_FIELDS, "members", "status", "integrated_on", "updated_at")
-    return [f"{name}: {_show_value(getattr(cooperation, name))}" for name in names]
+async def _shown(conn: DbConnection, entity_id: str) -> _Shown:
+    """The cooperation (with its host), else the association with this id (DVV Midwest), else
+    the one-line error for an unknown id."""
+    cooperation = await get_cooperation(conn, entity_id)
+    if cooperation is not None:
+        host = None if cooperation.host is None else await get_authority(conn, cooperation.host)
+        return cooperation, host
+    association = await get_association(conn, entity_id)
+    if association is not None:
+        return association
+    known = [*await known_ids(conn, Entity.COOPERATION), *await association_ids(conn)]
+    return unknown_id_message(COOPERATIONS.id_noun, entity_id, known, COOPERATIONS.listed_by)
 
 
 def _cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        cooperation_id = _ID.validate_python(args.id)
+        entity_id = _ID.validate_python(args.id)
     except ValidationError as exc:
         shown = args.id if len(args.id) <= 80 else args.id[:80] + "…"
         _err(f"{shown!r} is not a register id: {exc.errors()[0]['msg']}")
         return ExitCode.INVALID_INPUT
-    cooperation = _run(settings, lambda conn: get_cooperation(conn, cooperation_id))
-    if cooperation is None:
-        _err(
-            f"no cooperation {cooperation_id!r} in the register; "
-            "`starter.py register list` shows the ids"
-        )
+    found = _run(settings, lambda conn: _shown(conn, entity_id))
+    if isinstance(found, str):
+        _err(found)
         return ExitCode.NOT_FOUND
+    if isinstance(found, Association):
+        lines = association_lines(found)
+        data: BaseModel = found
+    else:
+        cooperation, host = found
+        lines = cooperation_lines(cooperation, host)
+        data = cooperation
     if args.json:
-        print(_json(cooperation))
+        print(_json(data))
         return ExitCode.OK
-    for text in _fiche_lines(cooperation):
+    for text in lines:
         print(text)
     return ExitCode.OK
 
@@ -545,11 +559,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     shower = add_command(
         commands,
         "show",
-        "show every fiche field of one cooperation",
-        "example:\n  starter.py register show projectvereniging-bie\n",
+        "show every field of one cooperation (or of DVV Midwest itself)",
+        "A cooperation's fiche, its members and host, where it stands and, once it ended,\n"
+        "how: dissolved or not integrated, when (a year alone when the day is not known)\n"
+        "and why. `dvv-midwest` shows the association: its founding date and members.\n"
+        "examples:\n"
+        "  starter.py register show projectvereniging-bie\n"
+        "  starter.py register show regionaal-sportoverleg --json\n"
+        "  starter.py register show dvv-midwest\n",
         _cmd_show,
     )
-    shower.add_argument("id", metavar="ID", help="register id of the cooperation")
+    shower.add_argument("id", metavar="ID", help="register id of the cooperation, or dvv-midwest")
     shower.add_argument("--json", action="store_true", help="a JSON object instead of lines")
 
     authorities = add_command(

@@ -1,10 +1,12 @@
-"""How a change reads for people: the per-row lines of an import, a dry run or an undo, and
-the change log. Plain text for a terminal; the command line prints JSON from the models."""
+"""How the register reads for people: a fiche and DVV Midwest as `register show` prints them,
+the per-row lines of an import, a dry run or an undo, and the change log. Plain text for a
+terminal; the command line prints JSON from the models."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from register.entities import SPECS, FieldValue
 from register.models import (
@@ -15,9 +17,65 @@ from register.models import (
     RowPlan,
     RowStatus,
 )
+from schemas.common import CooperationKind
+from schemas.register import FICHE_FIELDS, HOST, Association, Authority, Cooperation
 
 EMPTY = "(empty)"
 _LIMIT = 70
+
+# What `register show` prints for an empty field: the clear marker of an import, so what
+# people read is what they type (register/edits.py).
+SHOWN_EMPTY = "-"
+
+# The fields of a fiche as `register show` prints them, in this order.
+SHOWN_FIELDS = (
+    *FICHE_FIELDS,
+    "members",
+    HOST,
+    "status",
+    "integrated_on",
+    "end_reason",
+    "ended_year",
+    "ended_on",
+    "end_note",
+    "updated_at",
+)
+
+
+def shown_value(value: Any) -> str:
+    if value is None or value == ():
+        return SHOWN_EMPTY
+    if isinstance(value, tuple):
+        return ", ".join(str(v) for v in value)
+    # Continuation lines indented so every field still starts at the left margin.
+    return str(getattr(value, "value", value)).replace("\n", "\n    ")
+
+
+def cooperation_lines(cooperation: Cooperation, host: Authority | None = None) -> list[str]:
+    """Every field as `name: value`, then what they mean together: how it ended (`end:`),
+    who hosts a shared service (`host_name:`, `host` being the authority's id)."""
+    lines = [f"{name}: {shown_value(getattr(cooperation, name))}" for name in SHOWN_FIELDS]
+    end = cooperation.end
+    if end is not None:
+        lines.append(f"end: {end.text()}")
+    if host is not None:
+        lines.append(f"host_name: {host.name}")
+    elif cooperation.host is None and cooperation.kind is CooperationKind.SHARED_SERVICE:
+        lines.append("host_name: - (the register does not know the trekkende gemeente)")
+    return lines
+
+
+def association_lines(association: Association) -> list[str]:
+    """DVV Midwest as `register show dvv-midwest` prints it."""
+    return [
+        f"id: {association.id}",
+        f"name: {association.name}",
+        f"legal_form: {association.legal_form}",
+        f"founded_on: {association.founded_on}",
+        f"members: {shown_value(association.members)}",
+        f"member_count: {len(association.members)}",
+        f"remarks: {shown_value(association.remarks)}",
+    ]
 
 
 def value_text(value: FieldValue | None) -> str:
