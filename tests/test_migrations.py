@@ -72,8 +72,8 @@ async def test_project_migrations_apply_in_order_exactly_once(empty_database_url
 
     assert await apply_migrations(empty_database_url) == expected
     assert [v for v, _ in await _history(empty_database_url)] == expected
-    assert {"authorities", "cooperations", "cooperation_members"} <= await _tables(
-        empty_database_url
+    assert {"authorities", "cooperations", "cooperation_members", "associations"} <= (
+        await _tables(empty_database_url)
     )
     assert await apply_migrations(empty_database_url) == []
     assert [v for v, _ in await _history(empty_database_url)] == expected
