@@ -90,9 +90,10 @@ FILE:LINE: column COLUMN: message. The import is recorded: `register changes` li
 """
 
 _IMPORT_EPILOG = f"""\
-Columns, any order, every one required except members; the Dutch names work as well:
+Columns, any order, every one required except members and host; the Dutch names work as well:
 {_column_lines(Entity.COOPERATION)}
 members: authority ids separated by ';' (they replace the stored members; '-' for none).
+host: the municipality hosting a shared service (trekkende gemeente); '-' for none.
 The kind and members of a cooperation in a live trajectory cannot change.
 {_FILE_RULES}
 examples:
