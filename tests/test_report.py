@@ -278,10 +278,13 @@ async def _integrated(env: WorkflowEnvironment, queue: str) -> None:
 
 
 async def _aborted(env: WorkflowEnvironment, queue: str) -> None:
-    """Regionaal Sportoverleg: stopped after the board's principle decision."""
+    """Sport Midwest, an informal overleg in the register: stopped after the board's principle
+    decision. (Not the Regionaal Sportoverleg: the register records it as dissolved in 2020,
+    and a dissolved cooperation cannot enter a trajectory again.)"""
     today = await _today(env)
     request = make_request(
         CooperationKind.INFORMAL_OVERLEG,
+        cooperation=("sport-midwest", "Sport Midwest"),
         start=today,
         av_after_days=_offset(today, date(2041, 3, 24)),
         effective_after_days=_offset(today, date(2041, 4, 1)),
