@@ -66,6 +66,9 @@ class ReportData(_Model):
     trajectories: tuple[TrajectoryRecord, ...]
     authority_names: dict[str, str]
     cooperation_names: dict[str, str]
+    # The trekkende gemeente of a shared service, where the register knows it (cooperation id
+    # -> authority id); the report names it.
+    hosts: dict[str, str] = {}
 
 
 def parse_status(raw: str | dict[str, Any]) -> TrajectoryStatus:
@@ -136,6 +139,7 @@ async def load_report_data(
         trajectories=tuple(trajectories),
         authority_names=await _names(conn, "authorities"),
         cooperation_names=await _names(conn, "cooperations"),
+        hosts=await _hosts(conn),
     )
 
 
@@ -181,6 +185,11 @@ async def _transferred(conn: DbConnection) -> tuple[dict[str, dict[str, int]], d
             kinds = moved.setdefault(trajectory_id, {})
             kinds[row["item_kind"]] = kinds.get(row["item_kind"], 0) + number
     return moved, seconded
+
+
+async def _hosts(conn: DbConnection) -> dict[str, str]:
+    rows = await conn.fetch("SELECT id, host FROM cooperations WHERE host IS NOT NULL")
+    return {row["id"]: row["host"] for row in rows}
 
 
 async def _names(

@@ -243,7 +243,7 @@ def _section(record: TrajectoryRecord, anchor: str, data: ReportData) -> Traject
         name=status.cooperation_name,
         state=state,
         lead=_lead(record, state),
-        facts=_facts(record, state, day, names),
+        facts=_facts(record, state, day, names, data.hosts.get(status.cooperation_id)),
         source_note=_source_note(record) if running else None,
         overdue=_overdue(status, day, names) if running else (),
         decisions=decision_lines(record, titles, names),
@@ -341,12 +341,18 @@ def _seconded(number: int) -> str | None:
 
 
 def _facts(
-    record: TrajectoryRecord, state: State, day: date, names: Mapping[str, str]
+    record: TrajectoryRecord,
+    state: State,
+    day: date,
+    names: Mapping[str, str],
+    host: str | None,
 ) -> tuple[tuple[str, str], ...]:
     status = record.status
     assembly = progress.has_general_assembly(status)
-    facts = [
-        ("Vorm", KIND_LONG[status.kind]),
+    facts = [("Vorm", KIND_LONG[status.kind])]
+    if host is not None:  # the register knows the shared service's trekkende gemeente
+        facts.append(("Trekkende gemeente", names.get(host, host)))
+    facts += [
         ("Deelnemers", _participants(status, names)),
         ("Fase", phase_label(status.phase, has_assembly=assembly)),
         ("Gestart op", format_date(status.started_on)),

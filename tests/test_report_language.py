@@ -13,7 +13,9 @@ import re
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 
-from report.data import DecisionRecord, ReportData, TrajectoryRecord
+import asyncpg
+
+from report.data import DecisionRecord, ReportData, TrajectoryRecord, load_report_data
 from report.decisions import decision_lines
 from report.events import EventContext, describe_event
 from report.render_html import render_html
@@ -199,7 +201,7 @@ def _row(d: RecordedDecision, round_number: int) -> DecisionRecord:
     )
 
 
-def _data(*records: TrajectoryRecord) -> ReportData:
+def _data(*records: TrajectoryRecord, hosts: dict[str, str] | None = None) -> ReportData:
     return ReportData(
         report_date=REPORT_DAY,
         since=None,
@@ -207,11 +209,13 @@ def _data(*records: TrajectoryRecord) -> ReportData:
         trajectories=records,
         authority_names=dict(REGISTER),
         cooperation_names={},
+        hosts=hosts or {},
     )
 
 
-def _view(*records: TrajectoryRecord) -> ReportView:
-    return build_view(_data(*records), generated_at=datetime(2041, 3, 1, 9, 30, tzinfo=UTC))
+def _view(*records: TrajectoryRecord, hosts: dict[str, str] | None = None) -> ReportView:
+    data = _data(*records, hosts=hosts)
+    return build_view(data, generated_at=datetime(2041, 3, 1, 9, 30, tzinfo=UTC))
 
 
 # --- the amended round -----------------------------------------------------------------------
@@ -560,6 +564,7 @@ def _everything() -> tuple[str, str]:
         _overdue_task("regierol-sociale-economie", "Regierol sociale economie", live=False),
         _overdue_task("wijk-werken", "Wijk-werken", live=True),
         _aborted(),
+        hosts={"intergemeentelijk-archiefteam": "roeselare"},
     )
     parser = _Text()
     parser.feed(render_html(view))
@@ -576,6 +581,7 @@ def test_no_iso_date_no_register_id_no_it_word_in_any_sentence() -> None:
             assert not re.search(rf"(?<![\w/-]){re.escape(authority_id)}(?![\w/-])", text), (
                 authority_id
             )
+    assert "- **Trekkende gemeente:** Roeselare" in markdown  # the register's host, by name
     assert "De actuele stand kon niet worden opgevraagd voor 1 lopend traject;" in markdown
     assert markdown.count("*Actuele stand, rechtstreeks opgevraagd.*") == 3  # the live ones
 
@@ -617,3 +623,54 @@ def test_a_round_of_one_party_speaks_of_the_only_party() -> None:
     # A single body's decision has no tally: the sentence before it names the body.
     ctx = EventContext("X", {ROUND: ROUND_TITLE}, REGISTER)
     assert describe_event(passed, ctx) == f"Goedgekeurd: “{ROUND_TITLE}”."
+
+
+async def test_secondments_and_the_host_are_read_from_the_database(database_url: str) -> None:
+    """The SQL behind the facts above: staff counted per route (a missing route is a
+    transfer), and the register's trekkende gemeente of a shared service."""
+    status = _integrated_with_secondment().status.model_copy(
+        update={
+            "cooperation_id": "intergemeentelijk-archiefteam",
+            "cooperation_name": "Intergemeentelijk archiefteam",
+            "kind": CooperationKind.SHARED_SERVICE,
+        }
+    )
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "INSERT INTO trajectories (id, workflow_id, run_id, cooperation_id, cooperation_name,"
+            " kind, phase, calendar_today, planned_av_date, effective_date, finished, status)"
+            " VALUES ('t/1', 'inkanteling-intergemeentelijk-archiefteam', '1',"
+            " 'intergemeentelijk-archiefteam', 'Intergemeentelijk archiefteam', 'shared-service',"
+            " 'integrated', $1, $1, $1, true, $2)",
+            date(2041, 1, 1),
+            status.model_dump_json(),
+        )
+        for number, route in enumerate(("transfer", "secondment", None), start=1):
+            await conn.execute(
+                "INSERT INTO transfers (trajectory_id, item_kind, item_no, description, statute,"
+                " route, transferred_on) VALUES ('t/1', 'staff', $1, 'naam', 'contractual', $2,"
+                " $3)",
+                number,
+                route,
+                date(2041, 1, 1),
+            )
+        await conn.execute(
+            "INSERT INTO transfers (trajectory_id, item_kind, item_no, description, transferred_on)"
+            " VALUES ('t/1', 'asset', 1, 'depot', $1)",
+            date(2041, 1, 1),
+        )
+        await conn.execute(
+            "UPDATE cooperations SET host = 'roeselare' WHERE id = 'intergemeentelijk-archiefteam'"
+        )
+        data = await load_report_data(conn, report_date=REPORT_DAY, since=None, since_source="none")
+    finally:
+        await conn.close()
+    (record,) = data.trajectories
+    assert (record.transferred, record.seconded) == ({"staff": 2, "asset": 1}, 1)
+    assert data.hosts == {"intergemeentelijk-archiefteam": "roeselare"}
+    markdown = render_markdown(build_view(data, generated_at=datetime(2041, 3, 1, tzinfo=UTC)))
+    assert "- **Trekkende gemeente:** Roeselare" in markdown
+    assert "- **Overgedragen:** 2 personeelsleden, 1 activum" in markdown
+    assert "- **Gedetacheerd:** 1 personeelslid" in markdown
+    assert "naam" not in markdown and "depot" not in markdown  # counts, never descriptions
