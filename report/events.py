@@ -155,6 +155,15 @@ def _phase(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
     return f"Nieuwe fase: {phase_label(p.phase, has_assembly=ctx.has_assembly)}."
 
 
+def _effective_date_needed(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
+    assert isinstance(p, ev.EffectiveDateNeeded)
+    which = f" van {format_date(p.planned)}" if p.planned is not None else ""
+    return (
+        f"De geplande ingangsdatum{which} is voorbij; een nieuwe ingangsdatum moet worden "
+        "vastgelegd."
+    )
+
+
 def _effective_date_set(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
     assert isinstance(p, ev.EffectiveDateSet)
     return f"Ingangsdatum gewijzigd van {format_date(p.previous)} naar {format_date(p.new)}."
@@ -187,9 +196,7 @@ _PHRASES: dict[EventKind, _Phrase] = {
     ),
     EventKind.AMENDMENT: _amendment,
     EventKind.MEMBER_JOINED: _joined,
-    EventKind.EFFECTIVE_DATE_NEEDED: lambda e, p, c: (
-        "De geplande ingangsdatum is voorbij; een nieuwe ingangsdatum moet worden vastgelegd."
-    ),
+    EventKind.EFFECTIVE_DATE_NEEDED: _effective_date_needed,
     EventKind.EFFECTIVE_DATE_SET: _effective_date_set,
     EventKind.ABORT_REQUESTED: _abort_requested,
     # The stop itself is told just before ("Stopzetting van het traject gevraagd"): saying

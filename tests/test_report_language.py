@@ -625,6 +625,16 @@ def test_a_round_of_one_party_speaks_of_the_only_party() -> None:
     assert describe_event(passed, ctx) == f"Goedgekeurd: “{ROUND_TITLE}”."
 
 
+def test_a_late_approval_names_the_effective_date_that_passed() -> None:
+    journal = _Journal()
+    needed = journal.add(ev.EffectiveDateNeeded(planned=date(2040, 12, 1)), date(2040, 12, 3))
+    ctx = EventContext("Projectvereniging BIE", {}, REGISTER)
+    assert describe_event(needed, ctx) == (
+        "De geplande ingangsdatum van 1 december 2040 is voorbij; een nieuwe ingangsdatum moet "
+        "worden vastgelegd."
+    )
+
+
 async def test_secondments_and_the_host_are_read_from_the_database(database_url: str) -> None:
     """The SQL behind the facts above: staff counted per route (a missing route is a
     transfer), and the register's trekkende gemeente of a shared service."""
