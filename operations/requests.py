@@ -23,10 +23,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from db.connect import DbConnection
 from db.register import get_cooperation, list_authorities
+from rules.lead_times import earliest_assembly, lead_time_breaches
 from schemas.common import AuthorityKind, CooperationStatus, RegisterId, ShortText
 from schemas.deadlines import DeadlineCatalogue
 from schemas.register import Authority, IsoDate
+from schemas.template import Template
 from schemas.trajectory import Asset, Calendar, Participant, StaffMember, TrajectoryRequest
+from templates.loader import load_template
 
 # A problem with one input: the field (dotted path) and what is wrong with it.
 Problem = tuple[str, str]
@@ -356,6 +359,7 @@ async def build_request(
         "cooperation_name": cooperation.name,
         "kind": cooperation.kind,
         "participants": participants,
+        "members": await members_of_the_association(conn),
         "planned_av_date": given.planned_av_date,
         "effective_date": given.effective_date,
         "staff": given.staff or (),
@@ -367,6 +371,43 @@ async def build_request(
     if given.calendar is not None:
         fields["calendar"] = given.calendar
     try:
-        return TrajectoryRequest.model_validate(fields)
+        request = TrajectoryRequest.model_validate(fields)
     except ValidationError as exc:
         raise InvalidRequest(problems_of(exc)) from None
+    check_lead_times(request, load_template(request.kind), today)
+    return request
+
+
+def check_lead_times(request: TrajectoryRequest, template: Template, today: date) -> None:
+    """Refuse a planned assembly that the template's legal lead times cannot reach from
+    today, naming each rule it breaks and the earliest assembly that can."""
+    catalogue = request.deadlines
+    breaches = lead_time_breaches(template, catalogue, today, request.planned_av_date)
+    if not breaches:
+        return
+    earliest = earliest_assembly(template, catalogue, today)
+    advice = (
+        f"the earliest possible general assembly is {earliest}"
+        if earliest is not None
+        else "no general assembly within five years meets them"
+    )
+    raise InvalidRequest(
+        [
+            (
+                "planned_av_date",
+                f"{request.planned_av_date} cannot meet the legal lead times from today "
+                f"({today}); {advice}",
+            ),
+            *(("planned_av_date", breach.describe(catalogue)) for breach in breaches),
+        ]
+    )
+
+
+async def members_of_the_association(conn: DbConnection) -> tuple[Participant, ...]:
+    """Every member of DVV Midwest as the register lists them (the 16 municipalities and
+    WVI): they decide a statute or activity change of the association."""
+    return tuple(
+        participant_from(a)
+        for a in await list_authorities(conn)
+        if a.is_midwest_member and a.kind is not AuthorityKind.DVV_BODY
+    )

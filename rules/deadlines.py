@@ -108,6 +108,32 @@ def deadline_for(rule: DeadlineRule, anchor_date: date) -> date:
     return result
 
 
+@functools.lru_cache(maxsize=1024)
+def concrete_rule(rule: DeadlineRule, catalogue: DeadlineCatalogue) -> DeadlineRule:
+    """`rule` with the offset and unit its catalogue entry gives in `catalogue` (the
+    trajectory's, overrides included); a rule that names no lead time as it is."""
+    if rule.lead_time is None:
+        return rule
+    amount, unit = catalogue.period(rule.lead_time)
+    return DeadlineRule(
+        anchor=rule.anchor,
+        offset=-amount if rule.before else amount,
+        unit=unit,
+        extend_to_working_day=rule.extend_to_working_day,
+    )
+
+
+def legal_close_date(due: date) -> date:
+    """The first day a round is closed: the day after its due date. Reminders and the
+    escalation grace never move it (the law's deadline is not the organisation's patience)."""
+    return add_calendar_days(due, 1)
+
+
+def recording_closes_on(due: date, catalogue: DeadlineCatalogue) -> date:
+    """The last day a decision taken by `due` (its session date) can still be recorded."""
+    return add_calendar_days(due, catalogue.recording_grace_days)
+
+
 def earliest_av_date(statute_sent: date, catalogue: DeadlineCatalogue) -> date:
     """Earliest day for the general assembly that decides on a statute or activity change whose
     draft was sent to the members on `statute_sent`: at least 90 calendar days (by default)
