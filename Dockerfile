@@ -37,6 +37,7 @@ COPY db/ db/
 COPY lblod/ lblod/
 COPY metrics/ metrics/
 COPY operations/ operations/
+COPY phrasing/ phrasing/
 COPY register/ register/
 COPY report/ report/
 COPY rules/ rules/

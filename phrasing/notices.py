@@ -78,3 +78,27 @@ def effective_date_needed(cooperation_name: str, planned: date) -> Notice:
         f"De geplande ingangsdatum van {format_date(planned)} voor {_trajectory(cooperation_name)} "
         "is voorbij. Leg een nieuwe ingangsdatum vast.",
     )
+
+
+def round_revised(
+    step_title: str,
+    cooperation_name: str,
+    authority_name: str,
+    session: date,
+    before: str,
+    after: str,
+) -> Notice:
+    """A decision taken by the deadline was recorded within the recording grace: the closed
+    round's result is evaluated again (`before` and `after` are "approved" or "rejected")."""
+    if before == after:
+        result = "De uitslag blijft dezelfde."
+    elif after == "approved":
+        result = "De ronde is alsnog goedgekeurd."
+    else:
+        result = "De goedkeuring blijft niet overeind: beslis hoe het traject verder gaat."
+    return (
+        f"Uitslag herzien: {step_title}",
+        f"In {_trajectory(cooperation_name)} werd de beslissing van {authority_name} over "
+        f"“{step_title}” tijdig genomen (zitting van {format_date(session)}) maar na de termijn "
+        f"geregistreerd. De uitslag is herzien. {result}",
+    )

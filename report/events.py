@@ -90,6 +90,22 @@ def _round_closed(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
     )
 
 
+def _round_revised(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
+    assert isinstance(p, ev.RoundRevised)
+    who = ctx.name(p.authority_id)
+    if p.before == p.after:
+        result = "de uitslag blijft dezelfde"
+    elif p.after == "approved":
+        result = "de ronde is alsnog goedgekeurd"
+    else:
+        result = "de goedkeuring blijft niet overeind"
+    return (
+        f"{ctx.step(e.step_id)}: de beslissing van {who} (zitting van "
+        f"{format_date(p.session_date)}) werd tijdig genomen maar na de termijn geregistreerd; "
+        f"de uitslag is herzien en {result}."
+    )
+
+
 def _amendment(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
     assert isinstance(p, ev.AmendmentRecorded)
     a = p.amendment
@@ -189,6 +205,7 @@ _PHRASES: dict[EventKind, _Phrase] = {
     EventKind.DECISION_PASSED: _passed,
     EventKind.DECISION_REJECTED: _rejected,
     EventKind.ROUND_CLOSED: _round_closed,
+    EventKind.ROUND_REVISED: _round_revised,
     EventKind.REMINDER_SENT: _reminder,
     EventKind.ESCALATION_SENT: lambda e, p, c: (
         f"Termijn overschreden voor {c.step(e.step_id)}; de coördinator en de betrokkenen "

@@ -32,6 +32,7 @@ class EventKind(StrEnum):
     DECISION_PASSED = "decision-passed"
     DECISION_REJECTED = "decision-rejected"
     ROUND_CLOSED = "round-closed"
+    ROUND_REVISED = "round-revised"  # a decision taken in time was recorded after the close
     REMINDER_SENT = "reminder-sent"
     ESCALATION_SENT = "escalation-sent"
     AMENDMENT = "amendment"

@@ -8,7 +8,7 @@ and the status's timeline read the same model back and phrase it from its typed 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -75,6 +75,18 @@ class DecisionRejected(EventPayload):
 class RoundClosed(EventPayload):
     KIND = EventKind.ROUND_CLOSED
     silent: tuple[str, ...]
+
+
+class RoundRevised(EventPayload):
+    """A closed round's verdict again, after a decision taken by its deadline was recorded
+    late (within the recording grace): the authority no longer counts as abstaining."""
+
+    KIND = EventKind.ROUND_REVISED
+    authority_id: str
+    session_date: date
+    before: Literal["approved", "rejected"]
+    after: Literal["approved", "rejected"]
+    reasons: tuple[str, ...] = ()
 
 
 class ReminderSent(EventPayload):
@@ -157,6 +169,7 @@ PAYLOADS: dict[EventKind, type[EventPayload]] = {
         DecisionPassed,
         DecisionRejected,
         RoundClosed,
+        RoundRevised,
         ReminderSent,
         EscalationSent,
         AmendmentRecorded,

@@ -8,7 +8,7 @@ input when a trajectory starts: editing a template file changes new trajectories
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal, Self
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -19,6 +19,19 @@ from schemas.rules import DecisionRule
 # A decision body that stands for the cooperation being moved (its board or assembly); the
 # workflow resolves it to the cooperation's register id.
 OLD_STRUCTURE = "old-structure"
+# The general assembly of DVV Midwest: its decision is the one legal lead times count to.
+ASSEMBLY_BODY = "dvv-midwest-av"
+
+
+class Deciders(StrEnum):
+    """Who decides in a decision round."""
+
+    # Every member of DVV Midwest (the 16 municipalities and WVI): a statute or activity
+    # change of the association, whoever takes part in the cooperation.
+    MEMBERS = "members"
+    # The cooperation's own participants, members of Midwest or not: their side of the move
+    # (leaving or dissolving the old structure, their financial engagement).
+    PARTICIPANTS = "participants"
 
 
 class Phase(StrEnum):
@@ -89,8 +102,12 @@ class StepSpec(BaseModel):
     action: Action | None = None  # automatic
     compensation: Action | None = None  # run on abort if this step had completed
     body: RegisterId | None = None  # decision: the deciding authority, or "old-structure"
-    deciders: Literal["participants"] | None = None  # decision round
-    rule: DecisionRule | None = None  # decision round
+    deciders: Deciders | None = None  # decision round
+    # decision round: how its parties' decisions combine; a single body's decision (the
+    # general assembly): the rule its delegates' votes must meet for an approval to stand.
+    rule: DecisionRule | None = None
+    # task: the earliest day it can be done (a meeting after its convocation period).
+    not_before: DeadlineRule | None = None
     wait_until: DeadlineRule | None = None  # wait
     resume: WaitResume = WaitResume.AFTER_DAY
 
@@ -103,6 +120,8 @@ class StepSpec(BaseModel):
             problems.append("a decision needs a deciding body (body)")
         if self.kind is StepKind.DECISION_ROUND and (self.deciders is None or self.rule is None):
             problems.append("a decision round needs deciders and a rule")
+        if self.not_before is not None and self.kind is not StepKind.TASK:
+            problems.append("only a task has an earliest day (not_before)")
         if self.kind is StepKind.WAIT and self.wait_until is None:
             problems.append("a wait needs wait_until")
         if self.phase not in STEP_PHASES:
@@ -133,7 +152,7 @@ class Template(BaseModel):
             for dependency in step.depends_on:
                 if dependency not in seen:
                     raise ValueError(f"step {step.id!r} depends on unknown step {dependency!r}")
-            for rule in (step.deadline, step.wait_until):
+            for rule in (step.deadline, step.wait_until, step.not_before):
                 if rule is not None and rule.anchor.startswith("step:"):
                     anchor = rule.anchor.removeprefix("step:")
                     if anchor not in seen:

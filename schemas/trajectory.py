@@ -78,6 +78,11 @@ class TrajectoryRequest(_Model):
     cooperation_name: ShortText
     kind: CooperationKind
     participants: tuple[Participant, ...] = Field(min_length=1, max_length=100)
+    # The association's members as the register listed them at start: the 16 municipalities
+    # and WVI decide a statute or activity change of DVV Midwest, whoever the cooperation's
+    # participants are. Empty in a request written before members were carried (or built by
+    # hand without them): a round of "members" is then decided by the participants.
+    members: tuple[Participant, ...] = Field(default=(), max_length=100)
     planned_av_date: date
     effective_date: date
     staff: tuple[StaffMember, ...] = Field(default=(), max_length=1000)
@@ -92,6 +97,13 @@ class TrajectoryRequest(_Model):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"participants listed twice: {', '.join(duplicates)}")
+        member_ids = [m.authority_id for m in self.members]
+        twice = sorted({i for i in member_ids if member_ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"members listed twice: {', '.join(twice)}")
+        outside = [m.authority_id for m in self.members if not m.is_midwest_member]
+        if outside:
+            raise ValueError(f"members that are not members of DVV Midwest: {', '.join(outside)}")
         if self.effective_date < self.planned_av_date:
             raise ValueError(
                 f"effective_date {self.effective_date} is before planned_av_date "
@@ -133,6 +145,13 @@ class _Message(_Model):
         return self
 
 
+class DelegateVote(_Model):
+    """How one member's delegate voted in the general assembly (mandated by its council)."""
+
+    authority_id: RegisterId
+    outcome: Literal[Outcome.APPROVE, Outcome.REJECT, Outcome.ABSTAIN]
+
+
 class DecisionInput(_Message):
     """A council's or body's decision on the trajectory's agenda item (LBLOD Besluit)."""
 
@@ -146,8 +165,22 @@ class DecisionInput(_Message):
     votes_for: int | None = Field(default=None, ge=0, le=100_000)
     votes_against: int | None = Field(default=None, ge=0, le=100_000)
     votes_abstained: int | None = Field(default=None, ge=0, le=100_000)
+    # A general assembly decides by its delegates' votes, weighed by the register; a step
+    # with a rule evaluates them (members not listed were absent).
+    delegates: tuple[DelegateVote, ...] = Field(default=(), max_length=100)
+    # A session date before the step opened (or the trajectory started) is a decision taken
+    # in advance: real, but rare, so the sender says why.
+    taken_in_advance_because: ShortText | None = None
     recorded_by: ShortText
     note: LongText | None = None
+
+    @model_validator(mode="after")
+    def _delegates_once(self) -> Self:
+        ids = [d.authority_id for d in self.delegates]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"delegates listed twice: {', '.join(twice)}")
+        return self
 
     def same_content(self, other: DecisionInput) -> bool:
         """Equal as a decision (who recorded it does not matter)."""
@@ -166,6 +199,11 @@ class TaskCompletion(_Message):
     step_id: RegisterId
     evidence: ShortText  # a document reference or link
     completed_by: ShortText
+    # The day the task was really done; left out, the trajectory's today. Dates anchored on
+    # the step count from it.
+    done_on: date | None = None
+    # As for a decision: a day before the step opened needs a reason.
+    done_in_advance_because: ShortText | None = None
     note: LongText | None = None
 
 
@@ -232,6 +270,7 @@ class StepView(_Model):
     status: StepStatus
     due: date | None = None
     overdue: bool = False
+    earliest: date | None = None  # a task: the first day it may be done
     opened_on: date | None = None
     completed_on: date | None = None
     round_number: int = 0
@@ -253,6 +292,8 @@ class TrajectoryStatus(_Model):
     effective_date: date
     needs_effective_date: bool
     participants: tuple[Participant, ...]
+    # The association's members who decide its statute change (empty: the participants do).
+    members: tuple[Participant, ...] = ()
     steps: tuple[StepView, ...]
     pending_authorities: tuple[str, ...]
     overdue: bool

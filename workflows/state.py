@@ -10,14 +10,14 @@ the workflow sandbox and testable as plain Python.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
-from rules.deadlines import deadline_for
-from rules.voting import evaluate
+from rules.deadlines import concrete_rule, deadline_for, recording_closes_on
+from rules.voting import RoundVerdict, evaluate
 from schemas.common import Lane, Outcome, StepKind
 from schemas.deadlines import DeadlineRule
 from schemas.rules import DecisionRule, PartyVote, Unanimity
-from schemas.template import OLD_STRUCTURE, STEP_PHASES, Phase, StepSpec
+from schemas.template import OLD_STRUCTURE, STEP_PHASES, Deciders, Phase, StepSpec
 from schemas.trajectory import (
     AbortRequest,
     Amendment,
@@ -89,6 +89,7 @@ class TrajectoryState:
         self.request = inp.request
         self.started_on = started_on
         self.participants: list[Participant] = list(inp.request.participants)
+        self.members: tuple[Participant, ...] = inp.request.members
         self.planned_av_date = inp.request.planned_av_date
         self.effective_date = inp.request.effective_date
         self.needs_effective_date = False
@@ -109,8 +110,26 @@ class TrajectoryState:
     def participant_ids(self) -> list[str]:
         return [p.authority_id for p in self.participants]
 
+    def decider_ids(self, spec: StepSpec) -> list[str]:
+        """Who decides in a round: the association's members for a change of DVV Midwest
+        itself, else the cooperation's participants. A request that carries no members (one
+        written before they were carried) lets its participants decide either way."""
+        if spec.deciders is Deciders.MEMBERS and self.members:
+            return [m.authority_id for m in self.members]
+        return self.participant_ids()
+
+    def name_of(self, authority_id: str) -> str:
+        """An authority's name for a Dutch sentence (its register id when the trajectory
+        does not know it: a body of DVV Midwest, the old structure)."""
+        participant = self._participant(authority_id)
+        if participant is not None:
+            return participant.name
+        if authority_id == self.request.cooperation_id:
+            return self.request.cooperation_name
+        return authority_id
+
     def _participant(self, authority_id: str) -> Participant | None:
-        for p in self.participants:
+        for p in (*self.participants, *self.members):
             if p.authority_id == authority_id:
                 return p
         return None
@@ -138,7 +157,7 @@ class TrajectoryState:
             body = self.body_id(step.spec)
             step.parties = {body: PartyState(body)}
         elif step.spec.kind is StepKind.DECISION_ROUND:
-            step.parties = {pid: PartyState(pid) for pid in self.participant_ids()}
+            step.parties = {pid: PartyState(pid) for pid in self.decider_ids(step.spec)}
 
     def complete_step(self, step: StepState, today: date, evidence: str | None = None) -> None:
         step.status = StepStatus.DONE
@@ -193,14 +212,30 @@ class TrajectoryState:
             return self.planned_av_date
         if anchor == "effective-date":
             return self.effective_date
-        step = self.steps[anchor.removeprefix("step:")]
+        return self.fact_date(self.steps[anchor.removeprefix("step:")])
+
+    def fact_date(self, step: StepState) -> date | None:
+        """The day a done step's fact happened, which dates anchored on it count from: a
+        body's decision on its session date (the board's text starts the 90-day clock the
+        day the board decided, not the day it was recorded), a task on the day it was done;
+        anything else on the day it completed."""
+        if step.status is not StepStatus.DONE:
+            return None
+        if step.spec.kind is StepKind.DECISION:
+            decision = next(iter(step.parties.values())).decision if step.parties else None
+            if decision is not None:
+                return decision.session_date
+        if step.completion is not None and step.completion.done_on is not None:
+            return step.completion.done_on
         return step.completed_on
 
     def date_for(self, rule: DeadlineRule | None) -> date | None:
         if rule is None:
             return None
         anchor = self.anchor_date(rule.anchor)
-        return None if anchor is None else deadline_for(rule, anchor)
+        if anchor is None:
+            return None
+        return deadline_for(concrete_rule(rule, self.request.deadlines), anchor)
 
     def due_date(self, step: StepState) -> date | None:
         return self.date_for(step.spec.deadline)
@@ -244,7 +279,70 @@ class TrajectoryState:
         return votes
 
     def rule_for(self, step: StepState) -> DecisionRule:
-        return step.spec.rule if step.spec.rule is not None else _SINGLE_BODY_RULE
+        """A round's rule; a single body's decision stands as the body decided it (the rule
+        of a body's step applies to its delegates' votes, checked when it is recorded)."""
+        if step.spec.kind is StepKind.DECISION_ROUND and step.spec.rule is not None:
+            return step.spec.rule
+        return _SINGLE_BODY_RULE
+
+    def assembly_verdict(self, rule: DecisionRule, d: DecisionInput) -> RoundVerdict:
+        """The delegates' votes of a general assembly under its rule, each member weighed as
+        the register has it; a member without a delegate's vote was absent (not a vote cast).
+        Only members of DVV Midwest count as municipalities."""
+        voters = {v.authority_id: v.outcome for v in d.delegates}
+        members = self.members or tuple(self.participants)
+        return evaluate(
+            rule,
+            [
+                PartyVote(
+                    authority_id=m.authority_id,
+                    votes=m.votes,
+                    is_municipality=m.is_municipality and m.is_midwest_member,
+                    outcome=voters.get(m.authority_id, Outcome.ABSTAIN),
+                )
+                for m in members
+            ],
+            closed=True,
+        )
+
+    def _check_assembly_votes(self, step: StepState, d: DecisionInput) -> None:
+        rule = step.spec.rule
+        if rule is None or step.spec.kind is not StepKind.DECISION:
+            return
+        if not d.delegates:
+            if d.outcome is Outcome.APPROVE:
+                raise MessageRejected(
+                    f"an approval of {step.spec.id!r} needs the delegates' votes, so the rule "
+                    "can be checked: name who voted against and who abstained (--against, "
+                    "--abstaining; the delegates present otherwise approve)"
+                )
+            return
+        members = {m.authority_id for m in (self.members or tuple(self.participants))}
+        strangers = sorted(v.authority_id for v in d.delegates if v.authority_id not in members)
+        if strangers:
+            raise MessageRejected(
+                f"{', '.join(strangers)}: not a member of the general assembly "
+                f"(members: {', '.join(sorted(members))})"
+            )
+        verdict = self.assembly_verdict(rule, d)
+        counted = (verdict.tally.approve_votes, verdict.tally.reject_votes)
+        given = (d.votes_for, d.votes_against)
+        if any(g is not None and g != c for g, c in zip(given, counted, strict=True)):
+            raise MessageRejected(
+                f"the vote counts ({d.votes_for} for, {d.votes_against} against) differ from "
+                f"the delegates' votes weighed by the register ({counted[0]} for, "
+                f"{counted[1]} against)"
+            )
+        arithmetic = "; ".join(verdict.reasons)
+        if d.outcome is Outcome.APPROVE and verdict.status != "approved":
+            raise MessageRejected(
+                f"these votes do not approve {step.spec.id!r} under its rule: {arithmetic}"
+            )
+        if d.outcome is Outcome.REJECT and verdict.status == "approved":
+            raise MessageRejected(
+                f"these votes approve {step.spec.id!r} under its rule ({arithmetic}); record "
+                "the outcome the votes give"
+            )
 
     def verdict(self, step: StepState, *, closed: bool) -> tuple[str, list[str]]:
         result = evaluate(self.rule_for(step), self.party_votes(step, closed=closed), closed=closed)
@@ -312,7 +410,12 @@ class TrajectoryState:
 
     def _decision_step_for(self, authority_id: str) -> str | None:
         deciding = [s for s in self.steps.values() if s.is_decision and authority_id in s.parties]
-        open_steps = [s.spec.id for s in deciding if s.status is StepStatus.OPEN]
+        # An open step in which the authority has decided for good asks nothing more of it.
+        open_steps = [
+            s.spec.id
+            for s in deciding
+            if s.status is StepStatus.OPEN and not s.parties[authority_id].final
+        ] or [s.spec.id for s in deciding if s.status is StepStatus.OPEN]
         if open_steps:
             return open_steps[0] if len(open_steps) == 1 else None
         decided = [s.spec.id for s in deciding if s.parties[authority_id].decision is not None]
@@ -330,8 +433,10 @@ class TrajectoryState:
         """Validate a decision. Returns the step it belongs to, or None when it repeats one
         already recorded (a no-op). Raises MessageRejected with a message for the sender."""
         self._check_running()
-        parties = {pid for s in self.steps.values() for pid in s.parties} | set(
-            self.participant_ids()
+        parties = (
+            {pid for s in self.steps.values() for pid in s.parties}
+            | set(self.participant_ids())
+            | {m.authority_id for m in self.members}
         )
         bodies = {
             self.body_id(s.spec) for s in self.steps.values() if s.spec.kind is StepKind.DECISION
@@ -372,9 +477,17 @@ class TrajectoryState:
                 for s in self.steps.values()
                 if s.status is StepStatus.OPEN and s.is_decision and d.authority_id in s.parties
             ]
+            # A step in which the authority already decided for good is not asking it.
+            candidates = [s for s in candidates if not s.parties[d.authority_id].final] or (
+                candidates
+            )
         open_candidates = [
             s for s in candidates if s.status is StepStatus.OPEN and d.authority_id in s.parties
         ]
+        if not open_candidates and not repeated:
+            late = self._late_recording(d, candidates or list(self.steps.values()), today)
+            if late is not None:
+                return late
         if not open_candidates:
             if repeated:
                 return None
@@ -386,11 +499,10 @@ class TrajectoryState:
                 f"{d.authority_id!r} has several open decisions ({names}); name one with step_id"
             )
         step = open_candidates[0]
-        if step.opened_on is not None and d.session_date < step.opened_on - timedelta(days=366):
-            raise MessageRejected(
-                f"session date {d.session_date} lies long before the step opened on "
-                f"{step.opened_on}"
-            )
+        self._check_in_advance(
+            step, d.session_date, d.taken_in_advance_because, "session date", "--in-advance"
+        )
+        self._check_assembly_votes(step, d)
         party = step.parties[d.authority_id]
         if party.decision is not None and party.decision.same_content(
             d.model_copy(update={"step_id": step.spec.id})
@@ -414,6 +526,77 @@ class TrajectoryState:
             )
         return step
 
+    def _check_in_advance(
+        self, step: StepState, day: date, reason: str | None, label: str, option: str
+    ) -> None:
+        """A day before the step opened, or before the trajectory started, is a fact from
+        before the trajectory asked for it: real, but rare, so it needs the sender's reason."""
+        opened = step.opened_on or self.started_on
+        if reason is None and day < opened:
+            since = (
+                f"the trajectory started on {self.started_on}"
+                if day < self.started_on
+                else f"the step {step.spec.id!r} opened on {opened}"
+            )
+            raise MessageRejected(
+                f"{label} {day} lies before {since}; if it was really taken in advance, "
+                f"say why ({option} REASON)"
+            )
+
+    def _late_recording(
+        self, d: DecisionInput, candidates: list[StepState], today: date
+    ) -> StepState | None:
+        """A closed round in which `d`'s authority was counted as abstaining and `d` may
+        still count: taken on or before the round's deadline (its session date) and recorded
+        within the recording grace after it. Raises when the decision came too late."""
+        closed = [
+            s
+            for s in candidates
+            if s.spec.kind is StepKind.DECISION_ROUND
+            and s.status in (StepStatus.DONE, StepStatus.REJECTED)
+            and (party := s.parties.get(d.authority_id)) is not None
+            and party.counted_as_abstention
+        ]
+        if not closed:
+            return None
+        step = closed[-1]
+        due = self.due_date(step)
+        assert d.session_date is not None and due is not None  # a closed round had a deadline
+        if d.session_date > due:
+            raise MessageRejected(
+                f"the session of {d.session_date} came after the deadline of {step.spec.id!r} "
+                f"({due}); a decision after the deadline is silence, and {d.authority_id!r} "
+                "was counted as abstaining"
+            )
+        last = recording_closes_on(due, self.request.deadlines)
+        if today > last:
+            raise MessageRejected(
+                f"the round {step.spec.id!r} closed on its deadline {due}; a decision taken in "
+                f"time could be recorded until {last} "
+                f"({self.request.deadlines.recording_grace_days} days of recording grace), "
+                f"so {d.authority_id!r} stays counted as abstaining"
+            )
+        self._check_in_advance(
+            step, d.session_date, d.taken_in_advance_because, "session date", "--in-advance"
+        )
+        return step
+
+    def revise_round(self, step: StepState, today: date) -> tuple[str, str, list[str]] | None:
+        """After a late recording in a closed round: its verdict again, as (before, after,
+        reasons); None when the round is still open. A rejection that the late decision
+        turns into an approval ends the renegotiation: the round passes as the workflow
+        evaluates it again. An approval that turns into a rejection is recorded and told to
+        the coordinator; the steps after it are not undone by themselves."""
+        if step.status not in (StepStatus.DONE, StepStatus.REJECTED):
+            return None
+        before = "approved" if step.status is StepStatus.DONE else "rejected"
+        after, reasons = self.verdict(step, closed=True)
+        step.verdict = "; ".join(reasons)
+        if before == "rejected" and after == "approved" and self.renegotiating == step.spec.id:
+            step.status = StepStatus.OPEN
+            self.renegotiating = None
+        return before, after, reasons
+
     def _recorded_identical(self, d: DecisionInput) -> bool:
         for step in self.steps.values():
             party = step.parties.get(d.authority_id)
@@ -430,12 +613,14 @@ class TrajectoryState:
         stored = RecordedDecision.model_validate(
             {**d.model_dump(), "step_id": step.spec.id}, strict=False
         )
-        step.parties[d.authority_id].decision = stored
+        party = step.parties[d.authority_id]
+        party.decision = stored
+        party.counted_as_abstention = False  # a late recording of a decision taken in time
         return stored
 
     # --- tasks ------------------------------------------------------------------------------
 
-    def check_task(self, c: TaskCompletion) -> StepState | None:
+    def check_task(self, c: TaskCompletion, today: date) -> StepState | None:
         self._check_running()
         step = self.steps.get(c.step_id)
         if step is None:
@@ -458,7 +643,29 @@ class TrajectoryState:
             raise MessageRejected(
                 f"task {c.step_id!r} is not open yet; it waits for: {', '.join(waiting) or '-'}"
             )
+        if c.done_on is not None:
+            if c.done_on > today:
+                raise MessageRejected(
+                    f"task {c.step_id!r} cannot be done on {c.done_on}: that lies in the future "
+                    f"(the trajectory's today is {today})"
+                )
+            if c.done_on.year < EARLIEST_SESSION_YEAR:
+                raise MessageRejected(f"the date {c.done_on} is not plausible")
+            self._check_in_advance(
+                step, c.done_on, c.done_in_advance_because, "the date", "--in-advance"
+            )
+        earliest = self.earliest_day(step)
+        done_on = c.done_on or today
+        if earliest is not None and done_on < earliest:
+            raise MessageRejected(
+                f"task {c.step_id!r} cannot be done on {done_on}: the earliest valid date is "
+                f"{earliest} ({step.spec.title})"
+            )
         return step
+
+    def earliest_day(self, step: StepState) -> date | None:
+        """The first day a task may be done (a meeting after its convocation period)."""
+        return self.date_for(step.spec.not_before)
 
     def apply_task(self, step: StepState, c: TaskCompletion, today: date) -> None:
         step.completion = c
@@ -527,7 +734,7 @@ class TrajectoryState:
         closed_rounds = [
             s.spec.id
             for s in self.steps.values()
-            if s.spec.kind is StepKind.DECISION_ROUND and s.status is StepStatus.DONE
+            if self._decided_by_participants(s) and s.status is StepStatus.DONE
         ]
         if closed_rounds:
             raise MessageRejected(
@@ -542,13 +749,20 @@ class TrajectoryState:
         self.participants.append(j.participant)
         joined: list[str] = []
         for step in self.steps.values():
-            if step.spec.kind is StepKind.DECISION_ROUND and step.status in (
+            if self._decided_by_participants(step) and step.status in (
                 StepStatus.OPEN,
                 StepStatus.REJECTED,
             ):
                 step.parties[j.participant.authority_id] = PartyState(j.participant.authority_id)
                 joined.append(step.spec.id)
         return joined
+
+    def _decided_by_participants(self, step: StepState) -> bool:
+        """A round the cooperation's participants decide (a newcomer decides in it too); the
+        members' round has every member of the association from the start."""
+        return step.spec.kind is StepKind.DECISION_ROUND and not (
+            step.spec.deciders is Deciders.MEMBERS and self.members
+        )
 
     def transfer_started(self) -> bool:
         return any(
@@ -631,6 +845,7 @@ class TrajectoryState:
                     status=step.status,
                     due=self.due_date(step),
                     overdue=self.is_overdue(step, today),
+                    earliest=self.earliest_day(step),
                     opened_on=step.opened_on,
                     completed_on=step.completed_on,
                     round_number=step.round_number,

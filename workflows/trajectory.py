@@ -24,6 +24,9 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.actions import ActionActivities
     from activities.journal import JournalActivities
+    from phrasing import notices
+    from phrasing.verdicts import PartyOutcome
+    from rules.deadlines import escalation_date, legal_close_date
     from schemas import events as ev
     from schemas.common import StepKind
     from schemas.journal import (
@@ -42,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         DecisionInput,
         EffectiveDateChange,
         JoinRequest,
+        RecordedDecision,
         StepStatus,
         TaskCompletion,
         TrajectoryInput,
@@ -311,9 +315,9 @@ class InkantelingTrajectory:
                 notification=self._notification(
                     f"{step.spec.id}:rejected:{step.round_number}",
                     (COORDINATOR,),
-                    f"Heronderhandeling: {step.spec.title}",
-                    f"De beslissing '{step.spec.title}' werd niet goedgekeurd ({step.verdict}). "
-                    "Wijzig het voorstel of stop het traject.",
+                    *notices.renegotiation(
+                        step.spec.title, self._ref.cooperation_name, self._party_outcomes(step)
+                    ),
                 ),
             )
             self._changed()
@@ -345,9 +349,12 @@ class InkantelingTrajectory:
                 notification=self._notification(
                     f"{step.spec.id}:escalation:{step.round_number}",
                     (COORDINATOR, *silent),
-                    f"Termijn verstreken: {step.spec.title}",
-                    "De termijn is verstreken zonder beslissing van "
-                    f"{', '.join(silent)}; dit telt als onthouding.",
+                    *notices.round_closed(
+                        step.spec.title,
+                        self._ref.cooperation_name,
+                        self._state.due_date(step) or self._today(),
+                        [self._state.name_of(a) for a in silent],
+                    ),
                 ),
             )
         return True
@@ -369,8 +376,11 @@ class InkantelingTrajectory:
                 reminder_at = start_of(
                     due - timedelta(days=catalogue.reminder_days_before_deadline)
                 )
+                # A round closes on its legal close; other steps escalate after the grace.
                 deadline_at = start_of(
-                    due + timedelta(days=1 + catalogue.escalation_days_after_deadline)
+                    legal_close_date(due)
+                    if on_deadline is not None
+                    else escalation_date(due, catalogue)
                 )
                 round_tag = step.round_number
                 reminder_key = f"{step.spec.id}:reminder:{round_tag}"
@@ -381,7 +391,7 @@ class InkantelingTrajectory:
                         self._mark_notified(escalation_key)
                         self._changed()
                         return
-                    self._escalate(step, escalation_key)
+                    self._escalate(step, escalation_key, due)
                     continue
                 if (
                     now >= reminder_at
@@ -400,6 +410,14 @@ class InkantelingTrajectory:
                 overdue_at = start_of(due + timedelta(days=1))
                 if now < overdue_at and (wake is None or overdue_at < wake):
                     wake = overdue_at
+            # A task that may be done from a later day (a meeting after its convocation):
+            # wake on that day, so the status shows it can be done.
+            earliest = self._state.earliest_day(step)
+            if earliest is not None:
+                available_at = start_of(earliest)
+                now = self._calendar.moment(self._legacy_wall())
+                if now < available_at and (wake is None or available_at < wake):
+                    wake = available_at
             version = self._version
             await self._wait(self._either(done, self._changed_since(version)), wake)
             self._changed(bump=False)
@@ -422,6 +440,16 @@ class InkantelingTrajectory:
             body=body,
         )
 
+    def _party_outcomes(self, step: StepState) -> list[PartyOutcome]:
+        if step.spec.kind is not StepKind.DECISION_ROUND:
+            return []  # a single body: its name says it all
+        return [
+            PartyOutcome(
+                self._state.name_of(p.authority_id), p.outcome, silent=p.counted_as_abstention
+            )
+            for p in step.parties.values()
+        ]
+
     def _recipients(self, step: StepState) -> tuple[str, ...]:
         if step.is_decision:
             return tuple(self._state.pending_parties(step))
@@ -437,14 +465,11 @@ class InkantelingTrajectory:
             notification=self._notification(
                 key,
                 recipients,
-                f"Herinnering: {step.spec.title} tegen {due.isoformat()}",
-                f"'{step.spec.title}' in het traject {self._ref.cooperation_name} verwacht uw "
-                "actie "
-                f"uiterlijk op {due.isoformat()}.",
+                *notices.reminder(step.spec.title, self._ref.cooperation_name, due),
             ),
         )
 
-    def _escalate(self, step: StepState, key: str) -> None:
+    def _escalate(self, step: StepState, key: str, due: date) -> None:
         self._mark_notified(key)
         recipients = (COORDINATOR, *self._recipients(step))
         self._record(
@@ -454,8 +479,7 @@ class InkantelingTrajectory:
             notification=self._notification(
                 key,
                 tuple(dict.fromkeys(recipients)),
-                f"Termijn overschreden: {step.spec.title}",
-                f"'{step.spec.title}' in het traject {self._ref.cooperation_name} is over tijd.",
+                *notices.escalation(step.spec.title, self._ref.cooperation_name, due),
             ),
         )
         self._changed()
@@ -498,9 +522,9 @@ class InkantelingTrajectory:
             notification=self._notification(
                 f"effective-date-needed:{self._state.effective_date.isoformat()}",
                 (COORDINATOR,),
-                "Nieuwe ingangsdatum nodig",
-                f"De geplande ingangsdatum {self._state.effective_date.isoformat()} is voorbij. "
-                "Leg een nieuwe ingangsdatum vast.",
+                *notices.effective_date_needed(
+                    self._ref.cooperation_name, self._state.effective_date
+                ),
             ),
         )
         self._changed()
@@ -692,6 +716,7 @@ class InkantelingTrajectory:
             effective_date=state.effective_date,
             needs_effective_date=state.needs_effective_date,
             participants=tuple(state.participants),
+            members=state.members,
             steps=state.step_views(today),
             pending_authorities=tuple(state.pending_authorities()),
             overdue=state.any_overdue(today),
@@ -723,12 +748,49 @@ class InkantelingTrajectory:
             step_id=step.spec.id,
             authority_id=d.authority_id,
         )
+        revision = self._state.revise_round(step, self._today())
+        if revision is not None:
+            self._record_revision(step, stored, *revision)
         self._changed()
         return Ack(message=f"decision of {d.authority_id} on {step.spec.id} recorded")
 
+    def _record_revision(
+        self,
+        step: StepState,
+        late: RecordedDecision,
+        before: str,
+        after: str,
+        reasons: list[str],
+    ) -> None:
+        self._record(
+            ev.RoundRevised(
+                authority_id=late.authority_id,
+                session_date=late.session_date,
+                before=before,
+                after=after,
+                reasons=tuple(reasons),
+            ),
+            f"{step.spec.id} revised after the late recording of {late.authority_id} "
+            f"(session {late.session_date}): {before} -> {after}",
+            step_id=step.spec.id,
+            authority_id=late.authority_id,
+            notification=self._notification(
+                f"{step.spec.id}:revised:{late.authority_id}:{step.round_number}",
+                (COORDINATOR,),
+                *notices.round_revised(
+                    step.spec.title,
+                    self._ref.cooperation_name,
+                    self._state.name_of(late.authority_id),
+                    late.session_date,
+                    before,
+                    after,
+                ),
+            ),
+        )
+
     def _apply_task(self, c: TaskCompletion) -> Ack:
         self._calendar.observe_wall(c.sent_at)
-        step = self._state.check_task(c)
+        step = self._state.check_task(c, self._today())
         if step is None:
             return Ack(message=f"task {c.step_id} was already completed", no_op=True)
         self._state.apply_task(step, c, self._today())
