@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -38,7 +39,13 @@ from cli.render import ack_line
 from db.connect import DatabaseUnavailable
 from db.register import get_authority, get_cooperation
 from operations.messages import UpdateName, send_update
-from operations.requests import InvalidRequest, UnknownAuthorities, participants_for, problems_of
+from operations.requests import (
+    InvalidRequest,
+    UnknownAuthorities,
+    participants_for,
+    problems_of,
+    read_mapping_file,
+)
 from schemas.common import Outcome
 from schemas.trajectory import (
     AbortRequest,
@@ -110,6 +117,8 @@ DECIDE_OPTIONS = {
     "votes_for": "--for",
     "votes_against": "--against",
     "votes_abstained": "--abstained",
+    "delegates": "--delegate",
+    "taken_in_advance_because": "--in-advance",
     "recorded_by": "--recorded-by",
     "note": "--note",
 }
@@ -139,6 +148,29 @@ async def _check_registered(settings: Settings, authority_id: str) -> None:
         raise UnknownAuthorities([authority_id])
 
 
+def _delegates(pairs: list[str] | None, path: str | None) -> list[dict[str, str]]:
+    """The delegates' votes of a general assembly, from `--delegate ID=OUTCOME` (repeated)
+    and `--delegates FILE` (a YAML or JSON mapping of authority id to outcome)."""
+    votes: dict[str, str] = {}
+    if path is not None:
+        try:
+            mapping = read_mapping_file(Path(path))
+        except InvalidRequest as exc:
+            raise InvalidInput(f"--delegates: {exc}") from None
+        for authority, outcome in mapping.items():
+            votes[str(authority)] = str(outcome)
+    for pair in pairs or ():
+        authority, sep, outcome = pair.partition("=")
+        if not sep or not authority.strip() or not outcome.strip():
+            raise InvalidInput(
+                f"--delegate: write AUTHORITY=OUTCOME, e.g. izegem=reject (got {shown(pair)})"
+            )
+        if authority.strip() in votes:
+            raise InvalidInput(f"--delegate: {shown(authority.strip())} is given twice")
+        votes[authority.strip()] = outcome.strip().lower()
+    return [{"authority_id": a, "outcome": o} for a, o in votes.items()]
+
+
 def _cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
     progress = _progress()
 
@@ -163,6 +195,8 @@ def _cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
                 "votes_for": args.votes_for,
                 "votes_against": args.votes_against,
                 "votes_abstained": args.votes_abstained,
+                "delegates": _delegates(args.delegate, args.delegates),
+                "taken_in_advance_because": args.in_advance,
                 "recorded_by": args.by,
                 "note": args.note,
             },
@@ -178,6 +212,8 @@ TASK_OPTIONS = {
     "step_id": "STEP",
     "evidence": "--evidence",
     "completed_by": "--by",
+    "done_on": "--on",
+    "done_in_advance_because": "--in-advance",
     "note": "--note",
 }
 
@@ -193,6 +229,8 @@ def _cmd_task_done(args: argparse.Namespace, settings: Settings) -> int:
                 "step_id": register_id(args.step, "STEP"),
                 "evidence": args.evidence,
                 "completed_by": args.by,
+                "done_on": optional_date(args.on, "--on"),
+                "done_in_advance_because": args.in_advance,
                 "note": args.note,
             },
         )
@@ -329,7 +367,13 @@ def _add_decide(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
         "      --reference https://izegem.be/besluit/2027-03-24/12 --for 21 --against 4 \\\n"
         "      --abstained 2\n"
         "  starter.py decide projectvereniging-bie dvv-midwest-rvb approve \\\n"
-        "      --reference RvB-2027-07\n",
+        "      --reference RvB-2027-07\n"
+        "  starter.py decide projectvereniging-bie dvv-midwest-av approve \\\n"
+        "      --reference AV-2027-09 --delegates av-stemming.yaml\n\n"
+        "The general assembly's approval carries its delegates' votes (--delegates FILE or\n"
+        "--delegate ID=OUTCOME, repeated): the trajectory weighs them with the register's\n"
+        "votes and refuses an approval that does not meet the assembly's rule, with the\n"
+        "arithmetic.\n",
         _cmd_decide,
     )
     parser.add_argument("authority", metavar="AUTHORITY", help="register id of who decided")
@@ -344,6 +388,23 @@ def _add_decide(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     parser.add_argument("--for", dest="votes_for", metavar="N", help="votes for")
     parser.add_argument("--against", dest="votes_against", metavar="N", help="votes against")
     parser.add_argument("--abstained", dest="votes_abstained", metavar="N", help="abstentions")
+    parser.add_argument(
+        "--delegate",
+        action="append",
+        metavar="ID=OUTCOME",
+        help="general assembly: how a member's delegate voted (approve, reject, abstain); "
+        "repeat for each delegate present, members left out were absent",
+    )
+    parser.add_argument(
+        "--delegates",
+        metavar="FILE",
+        help="general assembly: the delegates' votes as a YAML or JSON mapping ID: OUTCOME",
+    )
+    parser.add_argument(
+        "--in-advance",
+        metavar="REASON",
+        help="why a session date before the step opened is right (a decision taken in advance)",
+    )
     _add_by(parser, "--recorded-by")
     parser.add_argument("--note", metavar="TEXT", help="a remark kept with the decision")
     add_json_flag(parser, "the acknowledgement as JSON")
@@ -371,6 +432,14 @@ def _add_task(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser.add_argument("step", metavar="STEP", help="the task's step id")
     parser.add_argument(
         "--evidence", required=True, metavar="REF", help="a document reference or link"
+    )
+    parser.add_argument(
+        "--on", metavar="YYYY-MM-DD", help="the day it was really done (default: today)"
+    )
+    parser.add_argument(
+        "--in-advance",
+        metavar="REASON",
+        help="why a day before the task opened is right (done in advance)",
     )
     _add_by(parser)
     parser.add_argument("--note", metavar="TEXT", help="a remark kept with the completion")
