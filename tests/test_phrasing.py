@@ -146,6 +146,23 @@ def test_effective_date_needed() -> None:
     )
 
 
+def test_a_revised_round_says_what_changed() -> None:
+    said = {
+        (before, after): notices.round_revised(
+            ROUND, ARCHIEF, "Tielt", date(2041, 2, 3), before, after
+        )[1]
+        for before, after in (("approved", "approved"), ("rejected", "approved"))
+    } | {
+        ("approved", "rejected"): notices.round_revised(
+            ROUND, ARCHIEF, "Tielt", date(2041, 2, 3), "approved", "rejected"
+        )[1]
+    }
+    assert said[("approved", "approved")].endswith("De uitslag blijft dezelfde.")
+    assert said[("rejected", "approved")].endswith("De ronde is alsnog goedgekeurd.")
+    assert "niet overeind" in said[("approved", "rejected")]
+    assert all("de beslissing van Tielt" in body for body in said.values())
+
+
 def test_every_notice_writes_its_date_out() -> None:
     day = date(2041, 2, 3)
     dated = [
@@ -153,6 +170,7 @@ def test_every_notice_writes_its_date_out() -> None:
         notices.escalation(ROUND, ARCHIEF, day),
         notices.round_closed(ROUND, ARCHIEF, day, ["Tielt"]),
         notices.effective_date_needed(ARCHIEF, day),
+        notices.round_revised(ROUND, ARCHIEF, "Tielt", day, "rejected", "approved"),
     ]
     for subject, body in dated:
         assert "3 februari 2041" in body

@@ -227,8 +227,11 @@ def _votes(driver: Driver, step: StepState) -> list[PartyVote]:
 
 
 def _rule(step: StepState) -> DecisionRule:
-    # A single body's decision passes only when it approves (workflows/state.py).
-    return step.spec.rule if step.spec.rule is not None else Unanimity()
+    # A single body's decision passes only when it approves (workflows/state.py); the rule of
+    # a body's step (the general assembly's) applies to its delegates' votes, on recording.
+    if step.spec.kind is StepKind.DECISION_ROUND and step.spec.rule is not None:
+        return step.spec.rule
+    return Unanimity()
 
 
 def expected_verdict(driver: Driver, step: StepState) -> RoundVerdict:

@@ -14,6 +14,7 @@ methods in the same order as the workflow class does.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -24,14 +25,15 @@ from typing import Any
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from rules.deadlines import escalation_date
+from rules.deadlines import legal_close_date
 from schemas.common import AuthorityKind, CooperationKind, Outcome, StepKind
-from schemas.template import OLD_STRUCTURE, Template, WaitResume
+from schemas.template import ASSEMBLY_BODY, OLD_STRUCTURE, Template, WaitResume
 from schemas.trajectory import (
     AbortRequest,
     Amendment,
     Asset,
     DecisionInput,
+    DelegateVote,
     EffectiveDateChange,
     JoinRequest,
     Participant,
@@ -153,8 +155,8 @@ class Session(StrEnum):
     BEFORE_DUE = "before-due"  # the day before the step's due date (may lie ahead)
     ON_DUE = "on-due"
     AFTER_DUE = "after-due"
-    OPEN_LIMIT = "open-limit"  # 366 days before the step opened: still plausible
-    BEFORE_OPEN_LIMIT = "before-open-limit"  # 367 days before: refused
+    IN_ADVANCE = "in-advance"  # before the step opened, with the reason why
+    BEFORE_OPENING = "before-opening"  # before the step opened, no reason: refused
     FUTURE = "future"
     ANCIENT = "ancient"  # before the year 2000
     OMITTED = "omitted"  # left to the trajectory (complete_decision)
@@ -495,7 +497,11 @@ class Driver:
         if step.spec.kind is StepKind.DECISION:
             self.shadow.outcomes[step.spec.id] = {self.body_of(step): None}
         elif step.spec.kind is StepKind.DECISION_ROUND:
-            self.shadow.outcomes[step.spec.id] = dict.fromkeys(self.participant_ids)
+            # Who decides is the state's to say (members or participants); the test knows the
+            # participants it started and let join, which decide when no members are carried.
+            deciders = self.state.decider_ids(step.spec)
+            assert deciders == self.participant_ids or self.input.request.members
+            self.shadow.outcomes[step.spec.id] = dict.fromkeys(deciders)
 
     def _run(self, step: StepState, *, activities: bool, settled: list[str]) -> bool:
         kind = step.spec.kind
@@ -516,11 +522,12 @@ class Driver:
         return False  # a task is done by a message only
 
     def round_closes_on(self, step: StepState) -> date | None:
-        """The day the workflow's deadline timer closes an open round (its escalation day)."""
+        """The day the workflow's deadline timer closes an open round: the day after its due
+        date, whatever the escalation grace."""
         due = self.state.due_date(step)
         if due is None or step.spec.kind is not StepKind.DECISION_ROUND:
             return None
-        return escalation_date(due, self.input.request.deadlines)
+        return legal_close_date(due)
 
     def _settle_decision(self, step: StepState, settled: list[str]) -> bool:
         # Mirrors _await_verdict and _run_decision.
@@ -627,7 +634,7 @@ class Driver:
             step = state.check_decision(completed, today)
             return Checked(completed, step, step is None, message)
         if isinstance(message, TaskCompletion):
-            step = state.check_task(message)
+            step = state.check_task(message, today)
             return Checked(message, step, step is None, message)
         if isinstance(message, Amendment):
             return Checked(message, state.check_amendment(message, today), False, message)
@@ -648,6 +655,12 @@ class Driver:
             assert isinstance(checked.sent, DecisionInput)
             self.accepted_decisions.append(checked.sent)
             self.shadow.outcomes[step.spec.id][message.authority_id] = stored.outcome
+            if state.revise_round(step, self.today) is not None:
+                # A decision taken in time, recorded within the grace: the closed round is
+                # evaluated again; a rejection it overturns ends the renegotiation.
+                self.trace.append(f"{self.today}: {step.spec.id} revised")
+                if step.status is StepStatus.OPEN:
+                    self.awaiting_renegotiation.discard(step.spec.id)
         elif isinstance(message, TaskCompletion):
             assert step is not None
             state.apply_task(step, message, self.today)
@@ -665,7 +678,7 @@ class Driver:
                 candidate = state.steps[step_id]
                 # A newcomer decides in every round not yet settled: the open ones and a
                 # rejected one under renegotiation, which an amendment reopens.
-                if candidate.spec.kind is StepKind.DECISION_ROUND and candidate.status in (
+                if joiner.authority_id in candidate.parties and candidate.status in (
                     StepStatus.OPEN,
                     StepStatus.REJECTED,
                 ):
@@ -746,6 +759,15 @@ class Driver:
             expect, why = Expect.REFUSED, "session date in the future"
         if session is not None and session.year < 2000:
             expect, why = Expect.REFUSED, "session date before 2000"
+        opened = step.opened_on if step is not None else None
+        before_opening = (
+            session is not None
+            and opened is not None
+            and session < opened
+            and intent.session is not Session.IN_ADVANCE
+        )
+        if who is Who.PENDING and before_opening and expect is Expect.ANY:
+            expect, why = Expect.REFUSED, "session before the step opened, no reason given"
         day = session.isoformat() if session is not None else "zitting"
         message = DecisionInput(
             authority_id=authority_id,
@@ -753,11 +775,25 @@ class Driver:
             session_date=session,
             reference=f"https://{authority_id}.example/besluit/{day}/{intent.reference}",
             step_id=step.spec.id if intent.name_step and step is not None else None,
+            delegates=self._delegates(authority_id, intent.outcome),
+            taken_in_advance_because=(
+                "besluit vooraf genomen" if intent.session is Session.IN_ADVANCE else None
+            ),
             recorded_by=RECORDER,
         )
         if not self.running():
             expect, why = Expect.REFUSED, "the trajectory no longer runs"
         return Planned(message, expect, why)
+
+    def _delegates(self, authority_id: str, outcome: Outcome) -> tuple[DelegateVote, ...]:
+        """A general assembly's approval shows its delegates' votes: every member's delegate
+        approving (the participants stand in when the request carries no members)."""
+        if authority_id != ASSEMBLY_BODY or outcome is not Outcome.APPROVE:
+            return ()
+        members = self.input.request.members or tuple(self.state.participants)
+        return tuple(
+            DelegateVote(authority_id=m.authority_id, outcome=Outcome.APPROVE) for m in members
+        )
 
     def _session_date(self, intent: Decide, step: StepState | None) -> date | None:
         today, session = self.today, intent.session
@@ -768,10 +804,8 @@ class Driver:
         if session in (Session.BEFORE_DUE, Session.ON_DUE, Session.AFTER_DUE) and due is not None:
             shift = {Session.BEFORE_DUE: -1, Session.ON_DUE: 0, Session.AFTER_DUE: 1}[session]
             return due + timedelta(days=shift)
-        if session is Session.OPEN_LIMIT and opened is not None:
-            return opened - timedelta(days=366)
-        if session is Session.BEFORE_OPEN_LIMIT and opened is not None:
-            return opened - timedelta(days=367)
+        if session in (Session.IN_ADVANCE, Session.BEFORE_OPENING) and opened is not None:
+            return opened - timedelta(days=intent.days)
         if session is Session.FUTURE:
             return today + timedelta(days=intent.days)
         if session is Session.ANCIENT:
@@ -894,6 +928,7 @@ class Driver:
             for step_id in state.open_task_ids()
         ]
         pending = [(s, pid) for s in self._open_decisions() for pid in state.pending_parties(s)]
+        open_for = Counter(pid for s in self._open_decisions() for pid, party in s.parties.items())
         for number, (step, authority_id) in enumerate(pending):
             if number == intent.silent:
                 continue
@@ -910,7 +945,15 @@ class Driver:
                             f"https://{authority_id}.example/besluit/{self.today.isoformat()}/"
                             f"{step.spec.id}"
                         ),
-                        step_id=step.spec.id if intent.name_steps else None,
+                        # Two open decisions of one council (the members' round and the
+                        # participants' own) are told apart by naming the step, as the
+                        # trajectory demands.
+                        step_id=(
+                            step.spec.id
+                            if intent.name_steps or open_for[authority_id] > 1
+                            else None
+                        ),
+                        delegates=self._delegates(authority_id, outcome),
                         recorded_by=RECORDER,
                     )
                 )
