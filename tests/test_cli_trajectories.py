@@ -38,7 +38,7 @@ from operations.messages import send_update
 from operations.queries import ListFilter, NoWorker, trajectory_status, visibility_query
 from operations.start import start_trajectory
 from schemas.common import CooperationKind
-from schemas.template import Phase
+from schemas.template import ASSEMBLY_BODY, Phase
 from schemas.trajectory import AbortRequest, TrajectoryStatus
 from stack.binaries import temporal_cli
 from stack.ports import free_port
@@ -411,7 +411,7 @@ async def test_messages_and_their_refusals(cli: Cli, tmp_path: Path) -> None:
                 "--for", "10", "--against", "2", "--abstained", "1", "--json",
                 "--note", "unaniem na bespreking"),
             cli("decide", coop, "dvv-midwest-rvb", "reject", "--reference", "RvB-2026-11"),
-            cli("decide", coop, "wingene", "approve", "--reference", "x"),
+            cli("decide", coop, "provincie-west-vlaanderen", "approve", "--reference", "x"),
             cli("decide", coop, "atlantis", "approve", "--reference", "x"),
             cli("decide", coop, "roeselare", "approve", "--reference", "x",
                 "--session-date", TODAY + timedelta(days=3)),
@@ -428,7 +428,7 @@ async def test_messages_and_their_refusals(cli: Cli, tmp_path: Path) -> None:
     )
     assert not_party.code == ExitCode.REFUSED
     assert not_party.error.startswith(
-        "authority 'wingene' is not a party to this trajectory (parties: "
+        "authority 'provincie-west-vlaanderen' is not a party to this trajectory (parties: "
     )
     assert len(not_party.stderr.splitlines()) == 1 and not_party.stdout == ""
     assert unknown.code == ExitCode.NOT_FOUND
@@ -704,7 +704,8 @@ async def test_decisions_through_the_temporal_cli(cli: Cli, codec_server: CodecS
     refused_update, signalled = await in_turn(
         run_process(
             *temporal, "update", "execute", "--workflow-id", workflow_id, "--name", "decide",
-            "--input", json.dumps({**council, "authority_id": "wingene"}), env={},
+            "--input", json.dumps({**council, "authority_id": "provincie-west-vlaanderen"}),
+            env={},
         ),
         run_process(
             *temporal, "signal", "--workflow-id", workflow_id, "--name", "decide_signal",
@@ -712,7 +713,10 @@ async def test_decisions_through_the_temporal_cli(cli: Cli, codec_server: CodecS
         ),
     )  # fmt: skip
     assert refused_update.code != 0
-    assert "authority 'wingene' is not a party to this trajectory" in refused_update.stderr
+    assert (
+        "authority 'provincie-west-vlaanderen' is not a party to this trajectory"
+        in refused_update.stderr
+    )
     assert signalled.code == 0, signalled.stderr
 
     landed = await cli.wait(coop, lambda s: party(s, "partners-round", "izegem")["outcome"])
@@ -766,10 +770,14 @@ def next_commands(
             commands.append(("task", "done", coop, s["id"], "--evidence", f"doc://{s['id']}"))
         for p in s["parties"]:
             if p["outcome"] is None:
-                commands.append(
-                    ("decide", coop, p["authority_id"], "approve", "--step", s["id"],
-                     "--reference", f"https://{p['authority_id']}.example/besluit/{s['id']}")
+                command: tuple[str, ...] = (
+                    "decide", coop, p["authority_id"], "approve", "--step", s["id"],
+                    "--reference", f"https://{p['authority_id']}.example/besluit/{s['id']}",
                 )  # fmt: skip
+                if p["authority_id"] == ASSEMBLY_BODY:  # the delegates' votes, all for
+                    for member in status["members"] or status["participants"]:
+                        command += ("--delegate", f"{member['authority_id']}=approve")
+                commands.append(command)
     return commands
 
 

@@ -35,6 +35,7 @@ from tests.support.concurrency import (
 )
 from tests.support.members import MUNICIPALITIES
 from tests.support.trajectories import (
+    can_be_done,
     decision,
     make_request,
     running_worker,
@@ -66,7 +67,8 @@ def _pending(status: TrajectoryStatus) -> list[tuple[str, str]]:
 
 
 def _open_tasks(status: TrajectoryStatus) -> list[str]:
-    return [x.id for x in status.steps if x.status is StepStatus.OPEN and x.kind.value == "task"]
+    """Open tasks that can be done today (a meeting waits for its convocation period)."""
+    return [x.id for x in status.steps if can_be_done(x, status)]
 
 
 def _ahead_of_the_workflow(outcome: Outcome) -> bool:
@@ -87,9 +89,13 @@ def _actionable(status: TrajectoryStatus) -> bool:
 
 
 def _only_waiting(status: TrajectoryStatus) -> bool:
-    """Nothing to act on: every open step waits for a date (a legal period)."""
-    open_kinds = {x.kind.value for x in status.steps if x.status is StepStatus.OPEN}
-    return open_kinds == {"wait"}
+    """Nothing to act on: every open step waits for a date (a legal period, or a task's
+    earliest day)."""
+    open_steps = [x for x in status.steps if x.status is StepStatus.OPEN]
+    return bool(open_steps) and all(
+        x.kind.value == "wait" or (x.kind.value == "task" and not can_be_done(x, status))
+        for x in open_steps
+    )
 
 
 async def _race_decisions(handle: WorkflowHandle[Any, Any], pairs: int) -> list[list[Outcome]]:
@@ -115,7 +121,10 @@ async def _race_decisions(handle: WorkflowHandle[Any, Any], pairs: int) -> list[
                 continue
             assert done.applied, done
         elif pending := _pending(status):
-            step_id, authority = pending[0]
+            # The participants' own round asks unanimity, so a won rejection there leads to
+            # an amendment and a new round; the members' round (a qualified majority of 16)
+            # rarely turns on one council.
+            step_id, authority = min(pending, key=lambda p: p[0] != "participants-exit")
             raced.append(
                 await at_once(
                     *(
@@ -148,7 +157,8 @@ async def test_opposite_decisions_at_once_record_one_and_refuse_the_other(
 ) -> None:
     today = (await dev_env.get_current_time()).date()
     async with running_worker(dev_env.client, database_url, cache=WORKFLOW_CACHE_SIZE) as queue:
-        # Unanimity: every rejection that wins a race opens a new round after the amendment.
+        # Unanimity in the participants' round: every rejection that wins a race there opens
+        # a new round after the amendment.
         handles = [
             await start(
                 dev_env.client,
@@ -254,6 +264,10 @@ async def test_two_coordinators_at_the_command_line_get_one_recorded_and_one_ref
                 request.cooperation_id,
                 "roeselare",
                 outcome,
+                # Roeselare decides in two open rounds (the members' and the participants'):
+                # the coordinator names the one meant.
+                "--step",
+                "council-round",
                 "--reference",
                 f"RR-{outcome}",
                 cwd=ROOT,

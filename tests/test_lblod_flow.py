@@ -118,7 +118,7 @@ async def test_published_decisions_are_recorded_and_the_association_publishes(
             )
         await add_body(conn, "torhout", TORHOUT_COUNCIL, "Gemeenteraad")
         await add_body(conn, "essen", ESSEN_COUNCIL, "Gemeenteraad")
-        await set_patterns(conn, "regionaal-sportoverleg", (TORHOUT_ITEM, ESSEN_ITEM), "test")
+        await set_patterns(conn, "sport-midwest", (TORHOUT_ITEM, ESSEN_ITEM), "test")
         async with running_worker(client, database_url) as task_queue:
             monkeypatch.setenv("DATABASE_URL", database_url)
             monkeypatch.setenv("TEMPORAL_ADDRESS", client.service_client.config.target_host)

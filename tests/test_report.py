@@ -58,7 +58,8 @@ from stack.ports import free_port
 from temporal_connection import register_search_attributes
 from tests.support.codec import converter_for_tests
 from tests.support.trajectories import (
-    decision,
+    can_be_done,
+    decision_in,
     make_request,
     running_worker,
     status_of,
@@ -206,11 +207,11 @@ def _open_work(
     """Open tasks, and undecided parties of open decisions (the council round only when
     `councils`: otherwise the councils decide for themselves, later)."""
     open_steps = [s for s in status.steps if s.status is StepStatus.OPEN]
-    tasks = [s for s in open_steps if s.kind is StepKind.TASK]
+    tasks = [s for s in open_steps if can_be_done(s, status)]
     parties = [
         (s, p.authority_id)
         for s in open_steps
-        if councils or s.id != "council-round"
+        if councils or s.kind is not StepKind.DECISION_ROUND
         for p in s.parties
         if p.outcome is None
     ]
@@ -257,7 +258,8 @@ async def _play(
                 ),
             )
         for step, authority in parties:
-            await send("decide", decision(authority, today, step_id=step.id))
+            d = decision_in(status, step.id, authority)
+            await send("decide", d.model_copy(update={"session_date": today}))
         await wait_for(handle, _grown_to(len(status.timeline) + len(tasks) + len(parties)))
     raise AssertionError("the trajectory did not get there in 1000 rounds")
 
@@ -326,22 +328,26 @@ async def _in_council_round(env: WorkflowEnvironment, queue: str) -> None:
         ("izegem", Outcome.APPROVE, "GR/2041/017", (None, None, None)),
         ("tielt", Outcome.POSTPONE, "GR-2041-003", (None, None, None)),
     ]
+    # A council takes both items in one session: the statute change of DVV Midwest (the
+    # members' round) and its own leaving of the cooperation (the participants' round).
+    rounds = [s.id for s in status.steps if s.kind is StepKind.DECISION_ROUND]
     for authority, outcome, reference, (yes, no, abstained) in decisions:
-        await send(
-            "decide",
-            DecisionInput(
-                authority_id=authority,
-                outcome=outcome,
-                session_date=day,
-                reference=reference,
-                step_id="council-round",
-                votes_for=yes,
-                votes_against=no,
-                votes_abstained=abstained,
-                recorded_by="Secretariaat Midwest",
-            ),
-        )
-    after = await wait_for(handle, _grown_to(len(status.timeline) + 3))
+        for number, step_id in enumerate(rounds):
+            await send(
+                "decide",
+                DecisionInput(
+                    authority_id=authority,
+                    outcome=outcome,
+                    session_date=day,
+                    reference=reference if number == 0 else f"{reference}/{step_id}",
+                    step_id=step_id,
+                    votes_for=yes,
+                    votes_against=no,
+                    votes_abstained=abstained,
+                    recorded_by="Secretariaat Midwest",
+                ),
+            )
+    after = await wait_for(handle, _grown_to(len(status.timeline) + 3 * len(rounds)))
     assert after.pending_authorities == ("pittem", "tielt", "wingene")
 
 
@@ -741,6 +747,9 @@ def test_every_event_kind_is_phrased_in_dutch() -> None:
         ev.DecisionPassed(),
         ev.DecisionRejected(),
         ev.RoundClosed(silent=("izegem", "tielt")),
+        ev.RoundRevised(
+            authority_id="tielt", session_date=day, before="rejected", after="approved"
+        ),
         ev.ReminderSent(),
         ev.EscalationSent(),
         ev.AmendmentRecorded(
@@ -790,6 +799,11 @@ def test_every_event_kind_is_phrased_in_dutch() -> None:
     assert said[EventKind.ROUND_CLOSED] == (
         "Termijn van “Gemeenteraden beslissen” verstreken zonder beslissing van Izegem en "
         "Tielt; dit telt als onthouding."
+    )
+    assert said[EventKind.ROUND_REVISED] == (
+        "“Gemeenteraden beslissen”: de beslissing van Tielt (zitting van 3 februari 2040) werd "
+        "tijdig genomen maar na de termijn geregistreerd; de uitslag is herzien en de ronde is "
+        "alsnog goedgekeurd."
     )
     assert said[EventKind.PHASE_CHANGED] == "Nieuwe fase: beslissingsronde in de gemeenteraden."
     assert (

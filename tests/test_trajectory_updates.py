@@ -71,12 +71,15 @@ async def test_decision_is_recorded_and_repeat_is_a_no_op(
 ) -> None:
     handle, status = council_round
     send = via_updates(handle)
-    first = await send("decide", decision("izegem", status.today))
+    # Each council has two open decisions (the members' round and the participants' own):
+    # the step is named.
+    first = await send("decide", decision("izegem", status.today, step_id="council-round"))
     assert not first.no_op and "recorded" in first.message
-    again = await send("decide", decision("izegem", status.today))
+    again = await send("decide", decision("izegem", status.today, step_id="council-round"))
     assert again.no_op
     after = await status_of(handle)
-    assert "izegem" not in after.pending_authorities
+    council = next(x for x in after.steps if x.id == "council-round")
+    assert next(p for p in council.parties if p.authority_id == "izegem").outcome is not None
     assert (
         sum(
             1
@@ -91,9 +94,13 @@ async def test_conflicting_decision_is_refused_with_the_validators_message(
     council_round: tuple[WorkflowHandle[Any, Any], TrajectoryStatus],
 ) -> None:
     handle, status = council_round
-    await via_updates(handle)("decide", decision("tielt", status.today))
+    await via_updates(handle)("decide", decision("tielt", status.today, step_id="council-round"))
     before = len((await status_of(handle)).timeline)
-    message = await refused(handle, "decide", decision("tielt", status.today, Outcome.REJECT))
+    message = await refused(
+        handle,
+        "decide",
+        decision("tielt", status.today, Outcome.REJECT, step_id="council-round"),
+    )
     assert "already decided 'approve'" in message and "amendment" in message
     assert len((await status_of(handle)).timeline) == before
 
@@ -190,14 +197,22 @@ async def test_decision_without_step_is_persisted_against_its_step(
     """The sender may leave step_id out when the authority has one open decision; the audit
     trail and the decisions table still record it against that step."""
     handle, status = council_round
-    ack = await via_updates(handle)("decide", decision("roeselare", status.today))
+    send = via_updates(handle)
+    # Its own round first (named), so the members' round is its one open decision.
+    await send("decide", decision("roeselare", status.today, step_id="participants-exit"))
+    other_besluit = decision("roeselare", status.today).model_copy(
+        update={"reference": "https://roeselare.example/besluit/statutenwijziging"}
+    )
+    ack = await send("decide", other_besluit)
     assert "council-round" in ack.message
     conn = await asyncpg.connect(database_url)
     try:
         row = None
         for _ in range(400):  # bounded wait for the journal flush
             row = await conn.fetchrow(
-                "SELECT step_id, outcome FROM decisions WHERE authority_id = 'roeselare'"
+                "SELECT step_id, outcome FROM decisions WHERE authority_id = 'roeselare' "
+                "AND reference = $1",
+                other_besluit.reference,
             )
             if row is not None:
                 break

@@ -56,10 +56,9 @@ async def test_server_restart_keeps_decisions_and_the_deadline_still_closes_the_
         participants=COUNCILS,
         av_after_days=days(8),
         effective_after_days=days(8) + 60,
-        rounds_close=True,
     )
     worker = await workers.start()
-    handle = await trajectories.start(request)
+    handle = await trajectories.start(request, rounds_close=True)
     tid = trajectory_id(handle)
     before = await drive(
         handle,

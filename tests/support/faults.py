@@ -55,9 +55,8 @@ from temporalio.worker import Replayer
 from db.register import upsert_cooperations
 from operations.start import start_trajectory
 from schemas.common import CooperationKind, StepKind
-from schemas.deadlines import DeadlineCatalogue
 from schemas.register import CooperationFiche
-from schemas.template import ActionName, Phase
+from schemas.template import ActionName, Phase, Template
 from schemas.trajectory import (
     EffectiveDateChange,
     StepStatus,
@@ -68,7 +67,13 @@ from schemas.trajectory import (
 )
 from templates.loader import load_template
 from tests.support.codec import TESTS_KEYRING_FILE, converter_for_tests
-from tests.support.trajectories import decision, make_request, status_of, via_updates
+from tests.support.trajectories import (
+    can_be_done,
+    decision_in,
+    make_request,
+    status_of,
+    via_updates,
+)
 from workflows.registry import WORKFLOWS
 from workflows.trajectory import InkantelingTrajectory
 
@@ -79,9 +84,17 @@ T = TypeVar("T")
 
 SPEED = 10_000_000.0  # the schema's maximum: one calendar day in 8.6 ms of workflow time
 SECONDS_PER_DAY = 86_400
-# Grace after a round's deadline before silence counts as abstention: far beyond any test,
-# so a fault's lost wall time never closes a round the test means to decide.
-NO_CLOSING = DeadlineCatalogue(escalation_days_after_deadline=100 * 365)
+
+
+def rounds_without_deadline(template: Template) -> Template:
+    """The template with no deadline on its decision rounds, so a fault's lost wall time (a
+    calendar day passes in 8.6 ms) never closes a round the test means to decide. A round
+    closes on its legal deadline whatever the escalation grace, so the grace cannot do it."""
+    data = template.model_dump(mode="json")
+    for step in data["steps"]:
+        if step["kind"] == StepKind.DECISION_ROUND.value:
+            step["deadline"] = None
+    return Template.model_validate(data)
 
 
 def days(seconds: float) -> int:
@@ -96,10 +109,9 @@ def request_for(
     av_after_days: int = 180,
     effective_after_days: int,
     participants: tuple[str, ...] = ("roeselare", "izegem", "tielt"),
-    rounds_close: bool = False,
 ) -> TrajectoryRequest:
     """A request on today's date for a cooperation of the test's own, at `SPEED`."""
-    request = make_request(
+    return make_request(
         kind,
         participants=participants,
         start=date.today(),
@@ -108,9 +120,6 @@ def request_for(
         speed=SPEED,
         cooperation=cooperation,
     )
-    if rounds_close:
-        return request
-    return request.model_copy(update={"deadlines": NO_CLOSING})
 
 
 def fiche(cooperation_id: str, name: str, kind: CooperationKind) -> CooperationFiche:
@@ -228,7 +237,7 @@ def _messages(
     for step in status.steps:
         if step.status is not StepStatus.OPEN or step.id in hold:
             continue
-        if step.kind is StepKind.TASK:
+        if can_be_done(step, status):
             completion = memo.setdefault(
                 (step.id, ""),
                 TaskCompletion(
@@ -240,7 +249,7 @@ def _messages(
             if party.outcome is None and party.authority_id not in silent:
                 approval = memo.setdefault(
                     (step.id, party.authority_id),
-                    decision(party.authority_id, status.today, step_id=step.id),
+                    decision_in(status, step.id, party.authority_id),
                 )
                 messages.append(("decide", approval))
     return messages[:10]  # a workflow takes at most 10 updates in flight
@@ -468,10 +477,15 @@ class Trajectories:
             await conn.close()
 
     async def start(
-        self, request: TrajectoryRequest
+        self, request: TrajectoryRequest, *, rounds_close: bool = False
     ) -> WorkflowHandle[InkantelingTrajectory, TrajectoryStatus]:
+        """Start the trajectory; its rounds never close by their deadline unless
+        `rounds_close` (see rounds_without_deadline)."""
         await self.register((request.cooperation_id, request.cooperation_name), request.kind)
-        handle = await start_trajectory(self.client, self.task_queue, request)
+        template = load_template(request.kind)
+        if not rounds_close:
+            template = rounds_without_deadline(template)
+        handle = await start_trajectory(self.client, self.task_queue, request, template)
         self.handles.append(handle)
         return handle
 

@@ -19,14 +19,17 @@ from activities.registry import activities_for
 from operations.messages import stamped
 from operations.start import start_trajectory
 from schemas.common import AuthorityKind, CooperationKind, Outcome
+from schemas.template import ASSEMBLY_BODY
 from schemas.trajectory import (
     Ack,
     Asset,
     Calendar,
     DecisionInput,
+    DelegateVote,
     Participant,
     StaffMember,
     StepStatus,
+    StepView,
     TaskCompletion,
     TrajectoryRequest,
     TrajectoryStatus,
@@ -40,8 +43,9 @@ COOPERATION_FOR_KIND = {
         "Intergemeentelijk archiefteam",
     ),
     CooperationKind.REGIONAL_ROLE: ("regierol-sociale-economie", "Regierol sociale economie"),
-    CooperationKind.INFORMAL_OVERLEG: ("regionaal-sportoverleg", "Regionaal Sportoverleg"),
-    CooperationKind.INTERLOKALE_VERENIGING: ("sport-midwest", "Sport Midwest"),
+    # The register records the Regionaal Sportoverleg as dissolved (2020): nothing to start.
+    CooperationKind.INFORMAL_OVERLEG: ("sport-midwest", "Sport Midwest"),
+    CooperationKind.INTERLOKALE_VERENIGING: ("wijk-werken", "Wijk-werken"),
 }
 
 
@@ -199,15 +203,57 @@ def decision(
     )
 
 
-def actionable(status: TrajectoryStatus, silent: frozenset[str] = frozenset()) -> bool:
-    return any(
+def can_be_done(step: StepView, status: TrajectoryStatus) -> bool:
+    """An open task whose earliest day (a meeting after its convocation) has come."""
+    return (
         step.status is StepStatus.OPEN
-        and (
-            step.kind.value == "task"
-            or any(p.outcome is None and p.authority_id not in silent for p in step.parties)
+        and step.kind.value == "task"
+        and (step.earliest is None or step.earliest <= status.today)
+    )
+
+
+def _silent(
+    step_id: str, authority_id: str, silent: frozenset[str], silent_in: frozenset[str] | None
+) -> bool:
+    return authority_id in silent and (silent_in is None or step_id in silent_in)
+
+
+def actionable(
+    status: TrajectoryStatus,
+    silent: frozenset[str] = frozenset(),
+    silent_in: frozenset[str] | None = None,
+) -> bool:
+    return any(
+        can_be_done(step, status)
+        or (
+            step.status is StepStatus.OPEN
+            and any(
+                p.outcome is None and not _silent(step.id, p.authority_id, silent, silent_in)
+                for p in step.parties
+            )
         )
         for step in status.steps
     )
+
+
+def delegates_approving(status: TrajectoryStatus) -> tuple[DelegateVote, ...]:
+    """Every member's delegate approving (the participants stand in for a request that
+    carries no members), as a general assembly's approval must show."""
+    return tuple(
+        DelegateVote(authority_id=m.authority_id, outcome=Outcome.APPROVE)
+        for m in (status.members or status.participants)
+    )
+
+
+def decision_in(
+    status: TrajectoryStatus, step_id: str, authority_id: str, outcome: Outcome = Outcome.APPROVE
+) -> DecisionInput:
+    """`decision` for a step of `status`, with the delegates' votes when the general
+    assembly approves."""
+    extra: dict[str, Any] = {"step_id": step_id}
+    if authority_id == ASSEMBLY_BODY and outcome is Outcome.APPROVE:
+        extra["delegates"] = delegates_approving(status)
+    return decision(authority_id, status.today, outcome, **extra)
 
 
 async def play_everyone(
@@ -217,19 +263,23 @@ async def play_everyone(
     env: WorkflowEnvironment | None = None,
     outcome_for: Callable[[str, str], Outcome] | None = None,
     silent: frozenset[str] = frozenset(),
+    silent_in: frozenset[str] | None = None,
     until: Callable[[TrajectoryStatus], bool] = lambda s: s.finished_on is not None,
 ) -> TrajectoryStatus:
     """Complete every open task and decide every pending decision until `until` holds.
-    Parties in `silent` never answer (their silence becomes abstention at the deadline)."""
+    Parties in `silent` never answer (their silence becomes abstention at the deadline), in
+    the steps of `silent_in` only when it is given."""
     for _ in range(400):
-        status = await wait_for(handle, lambda s: until(s) or actionable(s, silent), env=env)
+        status = await wait_for(
+            handle, lambda s: until(s) or actionable(s, silent, silent_in), env=env
+        )
         if until(status):
             return status
         seq = len(status.timeline)
         for step in status.steps:
             if step.status is not StepStatus.OPEN:
                 continue
-            if step.kind.value == "task":
+            if can_be_done(step, status):
                 await send(
                     "complete_task",
                     TaskCompletion(
@@ -237,13 +287,12 @@ async def play_everyone(
                     ),
                 )
             for party in step.parties:
-                if party.outcome is None and party.authority_id not in silent:
+                if party.outcome is None and not _silent(
+                    step.id, party.authority_id, silent, silent_in
+                ):
                     outcome = (
                         outcome_for(step.id, party.authority_id) if outcome_for else Outcome.APPROVE
                     )
-                    await send(
-                        "decide",
-                        decision(party.authority_id, status.today, outcome, step_id=step.id),
-                    )
+                    await send("decide", decision_in(status, step.id, party.authority_id, outcome))
         await wait_for(handle, timeline_longer_than(seq), env=env)
     raise AssertionError("trajectory did not finish within 400 rounds of messages")
