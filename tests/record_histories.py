@@ -43,13 +43,14 @@ from temporalio.testing import WorkflowEnvironment
 from codec.aes_gcm import AesGcmCodec
 from db.migrate import apply_migrations
 from operations.start import start_trajectory
-from schemas.common import CooperationKind, Outcome
+from schemas.common import AuthorityKind, CooperationKind, Outcome
 from schemas.template import Phase
 from schemas.trajectory import (
     AbortRequest,
     Amendment,
     EffectiveDateChange,
     JoinRequest,
+    Participant,
     StepStatus,
     TrajectoryInput,
     TrajectoryRequest,
@@ -61,6 +62,7 @@ from stack.ports import free_port
 from stack.postgres import EmbeddedPostgres
 from temporal_connection import register_search_attributes
 from tests.support.codec import converter_for_tests, encrypt_history, keyring_for_tests
+from tests.support.members import MUNICIPALITIES
 from tests.support.trajectories import (
     decision,
     make_request,
@@ -130,7 +132,9 @@ async def rejection_amendment(env: WorkflowEnvironment, queue: str) -> Handle:
         handle,
         send,
         env=env,
-        outcome_for=lambda step, who: Outcome.REJECT if who == "izegem" else Outcome.APPROVE,
+        outcome_for=lambda step, who: (
+            Outcome.REJECT if (step, who) == ("council-round", "izegem") else Outcome.APPROVE
+        ),
         until=lambda s: s.phase is Phase.RENEGOTIATION,
     )
     await send(
@@ -174,7 +178,48 @@ async def silence_at_deadline(env: WorkflowEnvironment, queue: str) -> Handle:
         participants=("roeselare", "izegem", "tielt", "staden"),
     )
     handle = await _start(env, queue, request)
-    await play_everyone(handle, via_signals(handle), env=env, silent=frozenset({"staden"}))
+    await play_everyone(
+        handle,
+        via_signals(handle),
+        env=env,
+        silent=frozenset({"staden"}),
+        silent_in=frozenset({"council-round"}),
+    )
+    await until_closed(handle)
+    return handle
+
+
+async def members_and_late_recording(env: WorkflowEnvironment, queue: str) -> Handle:
+    """The statute change decided by all 16 municipalities and WVI while three participants
+    decide their own exit; pittem's exit decision, taken on the deadline, is recorded after
+    the round closed (within the recording grace): the round is revised from rejected to
+    approved. The union meeting waits for its convocation period; the general assembly
+    approves with its delegates' votes; integration."""
+    members = (
+        *(participant(m) for m in MUNICIPALITIES),
+        Participant(authority_id="wvi", name="WVI", kind=AuthorityKind.INTERCOMMUNALE),
+    )
+    request = make_request(
+        CooperationKind.PROJECTVERENIGING,
+        start=await _today(env),
+        participants=("izegem", "tielt", "pittem"),
+    ).model_copy(update={"members": members})
+    handle = await _start(env, queue, request)
+    send = via_signals(handle)
+    rejected = await play_everyone(
+        handle,
+        send,
+        env=env,
+        silent=frozenset({"pittem"}),
+        silent_in=frozenset({"participants-exit"}),
+        until=lambda s: s.phase is Phase.RENEGOTIATION,
+    )
+    exit_round = next(x for x in rejected.steps if x.id == "participants-exit")
+    assert exit_round.due is not None
+    late = decision("pittem", exit_round.due, step_id="participants-exit")
+    await send("decide", late)
+    await wait_for(handle, lambda s: s.phase is not Phase.RENEGOTIATION, env=env)
+    await play_everyone(handle, send, env=env)
     await until_closed(handle)
     return handle
 
@@ -297,6 +342,7 @@ SCENARIOS: dict[str, Scenario] = {
     "late-effective-date": late_effective_date,
     "rejected-messages": rejected_messages,
     "repeated-messages": repeated_messages,
+    "members-and-late-recording": members_and_late_recording,
 }
 
 
