@@ -13,7 +13,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from db.connect import DbConnection
-from db.register import CooperationNotFound, set_cooperation_status
+from db.register import CooperationEndRefused, CooperationNotFound, set_cooperation_status
 from schemas.common import CooperationStatus
 from schemas.journal import ActionInput, ActionResult
 from schemas.template import ActionName
@@ -40,8 +40,9 @@ class ActionActivities:
                 )
             try:
                 summary = await _perform(conn, inp)
-            except CooperationNotFound as exc:
-                # Retrying cannot make a cooperation appear in the register.
+            except (CooperationNotFound, CooperationEndRefused) as exc:
+                # Retrying cannot make a cooperation appear in the register, nor undo how it
+                # ended (a dissolved one is not reopened by a trajectory).
                 raise ApplicationError(str(exc), type="InvalidAction", non_retryable=True) from exc
             await conn.execute(
                 "INSERT INTO actions (trajectory_id, step_id, action, summary) VALUES ($1, $2, "

@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from schemas.common import CooperationKind, Outcome
@@ -219,12 +221,12 @@ async def test_silence_under_unanimity_rejects(
             via_signals(handle),
             env=env,
             silent=frozenset({"tielt"}),
+            silent_in=frozenset({"participants-exit"}),
             until=lambda s: s.phase is Phase.RENEGOTIATION,
         )
         await via_signals(handle)("abort", AbortRequest(reason="stop", aborted_by="test"))
         await handle.result()
-    # The participants' own round asks unanimity; the members' round a qualified majority,
-    # which two of three meet with the third abstaining.
+    # The participants' own round asks unanimity: one silent council fails it.
     own = step_of(status, "participants-exit")
     assert own.status is StepStatus.REJECTED
     assert next(p for p in own.parties if p.authority_id == "tielt").counted_as_abstention
@@ -310,3 +312,25 @@ async def test_approval_after_planned_effective_date_asks_for_a_new_one(
         "SELECT count(*) FROM outbox WHERE subject LIKE 'Nieuwe ingangsdatum nodig%'"
     )
     assert outbox == 1
+
+
+async def test_a_trajectory_on_a_dissolved_cooperation_fails_at_once_with_the_reason(
+    time_skipping_env: WorkflowEnvironment, database_url: str
+) -> None:
+    """The command line refuses to start one; a client that starts it anyway gets a failed
+    run naming why, not an action retried for ever (the register records the Regionaal
+    Sportoverleg as dissolved in 2020)."""
+    env = time_skipping_env
+    today = (await env.get_current_time()).date()
+    request = make_request(
+        CooperationKind.INFORMAL_OVERLEG,
+        start=today,
+        cooperation=("regionaal-sportoverleg", "Regionaal Sportoverleg"),
+    )
+    async with running_worker(env.client, database_url) as queue:
+        handle = await start(env.client, queue, request)
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "StepFailed"
+    assert "open-dossier cannot be done" in cause.message and "dissolved in 2020" in cause.message

@@ -125,6 +125,7 @@ class InkantelingTrajectory:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._published: dict[str, Any] = {}
         self._notified: set[str] = set()  # reminder/escalation tags already sent (exactly once)
+        self._failed: tuple[str, ActivityError] | None = None  # an action failed for good
         self._memo_patched: bool | None = None  # JOURNAL_SEQ_IN_MEMO, once asked
         # The phase of the last full status handed to the projection (None: none yet).
         self._status_sent_for: tuple[Phase, bool] | None = None
@@ -214,6 +215,20 @@ class InkantelingTrajectory:
             if self._state.abort is not None:
                 await self._cancel_steps()
                 raise _Aborted
+            if self._failed is not None:
+                step_id, failure = self._failed
+                cause = (
+                    failure.cause.message
+                    if isinstance(failure.cause, ApplicationError)
+                    else str(failure)
+                )
+                # An action that failed for good (the register refuses it) cannot be retried
+                # into success: the run ends failed with the reason, never stalls.
+                raise ApplicationError(
+                    f"step {step_id} cannot be done: {cause}",
+                    type="StepFailed",
+                    non_retryable=True,
+                )
             for step in self._state.ready_steps():
                 self._open(step)
             version = self._version
@@ -231,7 +246,12 @@ class InkantelingTrajectory:
     async def _run_step(self, step: StepState) -> None:
         kind = step.spec.kind
         if kind is StepKind.AUTOMATIC:
-            await self._run_automatic(step)
+            try:
+                await self._run_automatic(step)
+            except ActivityError as failure:  # non-retryable: every other error is retried
+                self._failed = (step.spec.id, failure)
+                self._changed()
+                return
         elif kind is StepKind.TASK:
             await self._run_task(step)
         elif kind in (StepKind.DECISION, StepKind.DECISION_ROUND):
