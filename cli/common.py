@@ -39,6 +39,7 @@ from operations.queries import (
 )
 from operations.requests import InvalidRequest, UnknownAuthorities, UnknownCooperation
 from operations.start import TrajectoryExists
+from register.suggest import did_you_mean
 from schemas.common import RegisterId
 from schemas.trajectory import WORKFLOW_ID_PREFIX, TrajectoryStatus, workflow_id_for
 from settings import Settings
@@ -247,12 +248,20 @@ def run(
         err(problems_text(exc, options or {}) if isinstance(exc, InvalidRequest) else str(exc))
         return ExitCode.INVALID_INPUT
     except UnknownCooperation as exc:
+        hint = f"; {did_you_mean(list(exc.suggestions))}" if exc.suggestions else ""
         err(
-            f"no cooperation {exc.args[0]!r} in the register; `starter.py register list` lists them"
+            f"no cooperation {exc.args[0]!r} in the register{hint}; `starter.py register list` "
+            "lists them"
         )
         return ExitCode.NOT_FOUND
     except UnknownAuthorities as exc:
-        err(f"{exc} (not in the register); `starter.py register authorities` lists them")
+        hints = [
+            f"{authority}: {did_you_mean(list(near))}"
+            for authority, near in exc.suggestions.items()
+            if near
+        ]
+        hint = f" ({'; '.join(hints)})" if hints else ""
+        err(f"{exc} (not in the register){hint}; `starter.py register authorities` lists them")
         return ExitCode.NOT_FOUND
     except TrajectoryNotFound as exc:
         err(str(exc))

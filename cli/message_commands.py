@@ -37,7 +37,7 @@ from cli.common import (
 from cli.exit_codes import ExitCode
 from cli.render import ack_line
 from db.connect import DatabaseUnavailable
-from db.register import get_authority, get_cooperation
+from db.register import get_authority, get_cooperation, known_ids
 from operations.messages import UpdateName, send_update
 from operations.requests import (
     InvalidRequest,
@@ -46,6 +46,8 @@ from operations.requests import (
     problems_of,
     read_mapping_file,
 )
+from register.entities import Entity
+from register.suggest import suggest
 from schemas.common import Outcome
 from schemas.trajectory import (
     AbortRequest,
@@ -142,10 +144,14 @@ async def _check_registered(settings: Settings, authority_id: str) -> None:
             known = await get_authority(conn, authority_id) is not None or (
                 await get_cooperation(conn, authority_id) is not None
             )
+            ids = [
+                *await known_ids(conn, Entity.AUTHORITY),
+                *await known_ids(conn, Entity.COOPERATION),
+            ]
     except DatabaseUnavailable:
         return  # the register is only a hint here; the validator still refuses
     if not known:
-        raise UnknownAuthorities([authority_id])
+        raise UnknownAuthorities([authority_id], {authority_id: suggest(authority_id, ids)})
 
 
 def _delegates(pairs: list[str] | None, path: str | None) -> list[dict[str, str]]:

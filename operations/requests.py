@@ -22,7 +22,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from db.connect import DbConnection
-from db.register import get_cooperation, list_authorities
+from db.register import get_cooperation, known_ids, list_authorities
+from register.entities import Entity
+from register.suggest import suggest
 from rules.lead_times import earliest_assembly, lead_time_breaches
 from schemas.common import AuthorityKind, CooperationStatus, RegisterId, ShortText
 from schemas.deadlines import DeadlineCatalogue
@@ -36,14 +38,22 @@ Problem = tuple[str, str]
 
 
 class UnknownCooperation(LookupError):
-    """No cooperation with this id in the register."""
+    """No cooperation with this id in the register; `suggestions`: the ids nearest to it."""
+
+    def __init__(self, cooperation_id: str, suggestions: Sequence[str] = ()) -> None:
+        self.suggestions = tuple(suggestions)
+        super().__init__(cooperation_id)
 
 
 class UnknownAuthorities(LookupError):
-    """Authority ids that the register does not know."""
+    """Authority ids that the register does not know; `suggestions`: for each, the known ids
+    nearest to it (typing `bie` for `projectvereniging-bie`)."""
 
-    def __init__(self, ids: Sequence[str]) -> None:
+    def __init__(
+        self, ids: Sequence[str], suggestions: Mapping[str, Sequence[str]] | None = None
+    ) -> None:
         self.ids = tuple(ids)
+        self.suggestions = {i: tuple((suggestions or {}).get(i, ())) for i in self.ids}
         super().__init__(f"unknown authorit{'y' if len(ids) == 1 else 'ies'}: {', '.join(ids)}")
 
 
@@ -299,7 +309,7 @@ async def participants_for(conn: DbConnection, ids: Sequence[str]) -> tuple[Part
     known = {a.id: a for a in await list_authorities(conn)}
     unknown = [i for i in ids if i not in known]
     if unknown:
-        raise UnknownAuthorities(unknown)
+        raise UnknownAuthorities(unknown, {i: suggest(i, known) for i in unknown})
     # The association's own bodies decide in their own steps, never as a party to the round.
     bodies = [i for i in ids if known[i].kind is AuthorityKind.DVV_BODY]
     if bodies:
@@ -320,7 +330,8 @@ async def build_request(
         raise InvalidRequest([("cooperation_id", "name the cooperation to start a trajectory for")])
     cooperation = await get_cooperation(conn, given.cooperation_id)
     if cooperation is None:
-        raise UnknownCooperation(given.cooperation_id)
+        known = await known_ids(conn, Entity.COOPERATION)
+        raise UnknownCooperation(given.cooperation_id, suggest(given.cooperation_id, known))
     if cooperation.status in (CooperationStatus.INTEGRATED, CooperationStatus.DISSOLVED):
         since = f" on {cooperation.integrated_on}" if cooperation.integrated_on else ""
         raise InvalidRequest(
