@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from bench.latency import Decision
 from bench.servers import BenchStack
 from bench.stats import Latency
+from bench.trajectories import COUNCIL_ROUND
 from bench.workers import ROOT, worker_environment
 
 
@@ -41,6 +42,10 @@ async def decide_by_command_line(
             cooperation_id,
             decision.authority_id,
             "approve",
+            # Each council decides in the members' round and in the participants' own; the
+            # command names the one meant, as a coordinator does.
+            "--step",
+            COUNCIL_ROUND,
             "--reference",
             f"https://{decision.authority_id}.example/besluit/cli",
             cwd=ROOT,

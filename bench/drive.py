@@ -23,9 +23,11 @@ from temporalio.exceptions import ApplicationError
 
 from operations.messages import UpdateName, stamped
 from schemas.common import Outcome, StepKind
+from schemas.template import ASSEMBLY_BODY
 from schemas.trajectory import (
     Ack,
     DecisionInput,
+    DelegateVote,
     EffectiveDateChange,
     StepStatus,
     StepView,
@@ -76,12 +78,23 @@ def finished(status: TrajectoryStatus) -> bool:
 
 
 def approval(step_id: str, authority_id: str, status: TrajectoryStatus) -> DecisionInput:
+    """An approval; the general assembly's carries every member's delegate approving. No
+    session date: the trajectory takes its own today (a date read from the status may lie
+    before the step opened on a compressed calendar)."""
+    delegates = (
+        tuple(
+            DelegateVote(authority_id=m.authority_id, outcome=Outcome.APPROVE)
+            for m in (status.members or status.participants)
+        )
+        if authority_id == ASSEMBLY_BODY
+        else ()
+    )
     return DecisionInput(
         authority_id=authority_id,
         outcome=Outcome.APPROVE,
-        session_date=status.today,
         reference=f"https://{authority_id}.example/besluit/{step_id}",
         step_id=step_id,
+        delegates=delegates,
         recorded_by="Secretariaat Midwest",
     )
 
@@ -107,7 +120,8 @@ def messages_for(
             continue
         if only is not None and step.id not in only:
             continue
-        if step.kind is StepKind.TASK:
+        # A task with an earliest day (the union meeting) waits for it.
+        if step.kind is StepKind.TASK and (step.earliest is None or step.earliest <= status.today):
             completion = TaskCompletion(
                 step_id=step.id, evidence=f"doc://{step.id}", completed_by="Coördinator"
             )

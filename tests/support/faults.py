@@ -247,9 +247,14 @@ def _messages(
             messages.append(("complete_task", completion))
         for party in step.parties:
             if party.outcome is None and party.authority_id not in silent:
+                # No session date: the trajectory takes its own today. A date read from the
+                # status can lie a calendar day before the step opened at this speed (a day
+                # passes in 8.6 ms), and such a date needs a reason.
                 approval = memo.setdefault(
                     (step.id, party.authority_id),
-                    decision_in(status, step.id, party.authority_id),
+                    decision_in(status, step.id, party.authority_id).model_copy(
+                        update={"session_date": None}
+                    ),
                 )
                 messages.append(("decide", approval))
     return messages[:10]  # a workflow takes at most 10 updates in flight
