@@ -13,7 +13,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from db.connect import DbConnection
-from db.register import CooperationEndRefused, CooperationNotFound, set_cooperation_status
+from db.register import (
+    CooperationEndRefused,
+    CooperationNotFound,
+    set_cooperation_status,
+    set_members_who_took_part,
+)
 from schemas.common import CooperationStatus
 from schemas.journal import ActionInput, ActionResult
 from schemas.template import ActionName
@@ -157,7 +162,13 @@ async def _perform(conn: DbConnection, inp: ActionInput) -> str:
             await set_cooperation_status(
                 conn, cooperation_id, CooperationStatus.INTEGRATED, integrated_on=integrated_on
             )
-            return f"{cooperation_id} registered as integrated (ingekanteld) on {integrated_on}"
+            # Runs from before the trajectory named who took part send none: members stay.
+            took_part = [p.authority_id for p in inp.participants]
+            if took_part:
+                await set_members_who_took_part(conn, cooperation_id, took_part)
+            return f"{cooperation_id} registered as integrated (ingekanteld) on {integrated_on}" + (
+                f" with {len(took_part)} members" if took_part else ""
+            )
         case ActionName.RESTORE_REGISTER:
             await set_cooperation_status(conn, cooperation_id, CooperationStatus.ACTIVE)
             return f"{cooperation_id} restored to active in the register"

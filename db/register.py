@@ -519,6 +519,15 @@ async def _replace_members(conn: DbConnection, cooperation_id: str, members: obj
     )
 
 
+async def set_members_who_took_part(
+    conn: DbConnection, cooperation_id: str, authority_ids: Sequence[str]
+) -> None:
+    """After integration the cooperation's members are those who took part in its
+    trajectory (newcomers included, a council that declined left out), in one statement
+    pair inside the caller's transaction."""
+    await _replace_members(conn, cooperation_id, tuple(authority_ids))
+
+
 async def missing_authorities(conn: DbConnection, ids: Iterable[str]) -> list[str]:
     """The ids among these that are not authorities of the register, sorted."""
     return await _missing_authorities(conn, set(ids))

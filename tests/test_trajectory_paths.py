@@ -250,6 +250,11 @@ async def test_member_joins_mid_round_and_gets_its_own_decision(
         final = await handle.result()
     council = step_of(final, "council-round")
     assert {p.authority_id for p in council.parties} == {"roeselare", "izegem", "tielt", "ledegem"}
+    members = await db.fetch(
+        "SELECT authority_id FROM cooperation_members WHERE cooperation_id = $1",
+        request.cooperation_id,
+    )
+    assert {r["authority_id"] for r in members} == {"roeselare", "izegem", "tielt", "ledegem"}
     assert (
         await db.fetchval(
             "SELECT outcome FROM decisions WHERE authority_id = 'ledegem' AND step_id = "
@@ -334,3 +339,29 @@ async def test_a_trajectory_on_a_dissolved_cooperation_fails_at_once_with_the_re
     cause = failed.value.cause
     assert isinstance(cause, ApplicationError) and cause.type == "StepFailed"
     assert "open-dossier cannot be done" in cause.message and "dissolved in 2020" in cause.message
+
+
+async def test_a_partner_outvoted_under_a_majority_rule_does_not_become_a_member(
+    time_skipping_env: WorkflowEnvironment, database_url: str, db: asyncpg.Connection
+) -> None:
+    """The informal overleg's partners decide by simple majority: Tielt votes no, the
+    cooperation is integrated with the others, and the register's members are those who took
+    part."""
+    env = time_skipping_env
+    today = (await env.get_current_time()).date()
+    request = make_request(CooperationKind.INFORMAL_OVERLEG, start=today)
+    async with running_worker(env.client, database_url) as queue:
+        handle = await start(env.client, queue, request)
+        await play_everyone(
+            handle,
+            via_signals(handle),
+            env=env,
+            outcome_for=lambda step, who: Outcome.REJECT if who == "tielt" else Outcome.APPROVE,
+        )
+        final = await handle.result()
+    assert final.phase is Phase.INTEGRATED
+    members = await db.fetch(
+        "SELECT authority_id FROM cooperation_members WHERE cooperation_id = $1",
+        request.cooperation_id,
+    )
+    assert {r["authority_id"] for r in members} == {"roeselare", "izegem"}

@@ -48,6 +48,14 @@ async def test_template_runs_to_integration(
         assert seqs == list(range(1, len(final.timeline) + 1))
         row = await conn.fetchrow("SELECT phase, finished FROM trajectories")
         assert row is not None and row["phase"] == "integrated" and row["finished"]
+        # After integration the register's members are those who took part.
+        members = await conn.fetch(
+            "SELECT authority_id FROM cooperation_members WHERE cooperation_id = $1",
+            request.cooperation_id,
+        )
+        assert {r["authority_id"] for r in members} == {
+            p.authority_id for p in request.participants
+        }
     finally:
         await conn.close()
     assert isinstance(today, date)

@@ -110,6 +110,20 @@ class TrajectoryState:
     def participant_ids(self) -> list[str]:
         return [p.authority_id for p in self.participants]
 
+    def took_part(self) -> tuple[Participant, ...]:
+        """The participants who took part to the end, newcomers (olievlek) included: a
+        participant whose final word in one of the participants' own rounds is a rejection
+        (outvoted under a majority rule) does not join."""
+        declined = {
+            authority_id
+            for step in self.steps.values()
+            if step.spec.kind is StepKind.DECISION_ROUND
+            and step.spec.deciders is not Deciders.MEMBERS
+            for authority_id, party in step.parties.items()
+            if party.outcome is Outcome.REJECT
+        }
+        return tuple(p for p in self.participants if p.authority_id not in declined)
+
     def decider_ids(self, spec: StepSpec) -> list[str]:
         """Who decides in a round: the association's members for a change of DVV Midwest
         itself, else the cooperation's participants. A request that carries no members (one

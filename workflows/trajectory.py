@@ -290,6 +290,8 @@ class InkantelingTrajectory:
                 participants=(
                     tuple(self._state.participants)
                     if action.name is ActionName.NOTIFY_PARTIES
+                    else self._state.took_part()
+                    if action.name is ActionName.MARK_INTEGRATED
                     else ()
                 ),
                 staff=request.staff if action.name is ActionName.TRANSFER_STAFF else (),
