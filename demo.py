@@ -28,11 +28,13 @@ from log import configure_logging, get_logger
 from operations.messages import stamped
 from operations.start import TrajectoryExists, start_trajectory
 from schemas.common import AuthorityKind, CooperationKind, CooperationStatus, Outcome
+from schemas.template import ASSEMBLY_BODY
 from schemas.trajectory import (
     Ack,
     Asset,
     Calendar,
     DecisionInput,
+    DelegateVote,
     Participant,
     StaffMember,
     StepStatus,
@@ -75,20 +77,24 @@ async def build_request(settings: Settings, today: date) -> TrajectoryRequest:
         if a.is_midwest_member
         and a.kind in (AuthorityKind.MUNICIPALITY, AuthorityKind.INTERCOMMUNALE)
     ]
+    everyone = tuple(
+        Participant(
+            authority_id=a.id,
+            name=a.name,
+            kind=a.kind,
+            is_midwest_member=a.is_midwest_member,
+            votes=a.votes,
+        )
+        for a in members
+    )
     return TrajectoryRequest(
         cooperation_id=cooperation.id,
         cooperation_name=cooperation.name,
         kind=CooperationKind.PROJECTVERENIGING,
-        participants=tuple(
-            Participant(
-                authority_id=a.id,
-                name=a.name,
-                kind=a.kind,
-                is_midwest_member=a.is_midwest_member,
-                votes=a.votes,
-            )
-            for a in members
-        ),
+        # BIE's participants are every member here, so each council decides twice: on the
+        # statute change of DVV Midwest and on leaving BIE.
+        participants=everyone,
+        members=everyone,
         planned_av_date=today + timedelta(days=150),
         effective_date=today + timedelta(days=210),
         staff=(
@@ -173,7 +179,9 @@ async def play(handle: WorkflowHandle[object, TrajectoryStatus]) -> TrajectorySt
             if step.status is not StepStatus.OPEN or step.opened_on is None:
                 continue
             age = (today - step.opened_on).days
-            if step.kind.value == "task" and age >= TASK_DAYS:
+            # The union meeting waits for its convocation period (the status shows the day).
+            doable = step.earliest is None or step.earliest <= status.today
+            if step.kind.value == "task" and age >= TASK_DAYS and doable:
                 await send(
                     handle,
                     "complete_task",
@@ -204,7 +212,20 @@ async def play(handle: WorkflowHandle[object, TrajectoryStatus]) -> TrajectorySt
                         outcome=outcome,
                         session_date=today,
                         reference=f"https://{party.authority_id}.example/besluit/{today.isoformat()}",
-                        votes_for=20 if outcome is Outcome.APPROVE else None,
+                        votes_for=(
+                            20
+                            if outcome is Outcome.APPROVE and party.authority_id != ASSEMBLY_BODY
+                            else None
+                        ),
+                        # The general assembly's approval shows its delegates' votes.
+                        delegates=(
+                            tuple(
+                                DelegateVote(authority_id=m.authority_id, outcome=Outcome.APPROVE)
+                                for m in status.members or status.participants
+                            )
+                            if party.authority_id == ASSEMBLY_BODY and outcome is Outcome.APPROVE
+                            else ()
+                        ),
                         recorded_by="Secretariaat (demo)",
                         step_id=step.id,
                     ),
