@@ -43,7 +43,9 @@ KINDS = (
     CooperationKind.INTERLOKALE_VERENIGING,
 )
 # Enough kills that lost workflow tasks and cut-off activities are certain to occur; the
-# effective date lies 12 s of wall time ahead, so every trajectory lives through several.
+# effective date lies 20 s of wall time ahead, so every trajectory lives through several
+# (each kill waits up to 2 s and then for a fresh worker's start, seconds on a loaded
+# machine: 12 s once left room for only one).
 AT_LEAST_KILLS = 3
 # Every kill costs a worker start (seconds of CPU on a small machine): enough, not more.
 AT_MOST_KILLS = 6
@@ -69,7 +71,7 @@ async def test_trajectories_survive_workers_killed_at_random(
     handles = []
     for index, kind in enumerate(KINDS):
         request = request_for(
-            kind, trajectories.cooperation(f"chaos-{index}"), effective_after_days=days(12)
+            kind, trajectories.cooperation(f"chaos-{index}"), effective_after_days=days(20)
         )
         requests.append(request)
         handles.append(await trajectories.start(request))
