@@ -12,6 +12,7 @@ from rules.lead_times import earliest_assembly, lead_time_breaches
 from schemas.common import AuthorityKind, CooperationKind, Outcome
 from schemas.deadlines import DeadlineCatalogue
 from schemas.trajectory import (
+    Amendment,
     DecisionInput,
     DelegateVote,
     Participant,
@@ -354,3 +355,39 @@ def test_an_assembly_too_soon_names_each_broken_rule_and_the_earliest_date() -> 
     assert lead_time_breaches(template, catalogue, today, date(2027, 2, 28)) != []
     longer = DeadlineCatalogue(statute_draft_to_av_days=100)
     assert earliest_assembly(template, longer, today) == date(2027, 3, 11)
+
+
+def test_an_amendment_after_the_deadline_needs_a_new_assembly_date() -> None:
+    state = state_for()
+    exit_round, due = closed_round_rejected(state)
+    late = due + timedelta(days=3)
+    keep_dates = Amendment(reason="nieuw voorstel", amended_by="coördinator")
+    with pytest.raises(MessageRejected, match=r"has passed; a new round needs a new general"):
+        state.check_amendment(keep_dates, late)
+    assert state.renegotiating == "participants-exit"
+    new_av = Amendment(
+        reason="nieuw voorstel",
+        amended_by="coördinator",
+        planned_av_date=AV + timedelta(days=120),
+        effective_date=AV + timedelta(days=180),
+    )
+    assert state.check_amendment(new_av, late) is exit_round
+    too_soon = new_av.model_copy(update={"planned_av_date": late + timedelta(days=1)})
+    with pytest.raises(MessageRejected, match=r"would be \d{4}-\d\d-\d\d, already passed"):
+        state.check_amendment(too_soon, late + timedelta(days=2))
+    # Before the deadline the old dates still hold.
+    early = state_for()
+    _, early_due = closed_round_rejected(early)
+    assert early.check_amendment(keep_dates, early_due) is early.steps["participants-exit"]
+
+
+def closed_round_rejected(state: TrajectoryState) -> tuple[StepState, date]:
+    """The participants' round, Pittem rejecting: unanimity fails at once."""
+    exit_round = opened(state, "participants-exit", START)
+    record(state, decide("pittem", START, Outcome.REJECT, step_id="participants-exit"), START)
+    status, reasons = state.verdict(exit_round, closed=False)
+    assert status == "rejected"
+    state.reject_decision(exit_round, reasons)
+    due = state.due_date(exit_round)
+    assert due is not None
+    return exit_round, due

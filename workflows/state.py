@@ -713,6 +713,22 @@ class TrajectoryState:
                 raise MessageRejected(f"{label} {value} lies beyond the year {LATEST_PLANNED_YEAR}")
         av = a.planned_av_date or self.planned_av_date
         eff = a.effective_date or self.effective_date
+        due = self.due_date(step)
+        if a.planned_av_date is None and due is not None and due < today:
+            # Reopened on the old dates, the round would close at once on silence.
+            raise MessageRejected(
+                f"the deadline of {step.spec.id!r} ({due}) has passed; a new round needs a "
+                "new general assembly date (planned_av_date, --av-date)"
+            )
+        rule = step.spec.deadline
+        if a.planned_av_date is not None and rule is not None and rule.anchor == "planned-av-date":
+            new_due = deadline_for(concrete_rule(rule, self.request.deadlines), a.planned_av_date)
+            if new_due < today:
+                raise MessageRejected(
+                    f"with the general assembly on {a.planned_av_date} the deadline of "
+                    f"{step.spec.id!r} would be {new_due}, already passed (today is {today}); "
+                    "choose a later date"
+                )
         if a.planned_av_date is not None and a.planned_av_date < today:
             raise MessageRejected(
                 f"planned_av_date {a.planned_av_date} lies in the past (today is {today})"
