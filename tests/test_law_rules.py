@@ -372,6 +372,9 @@ def test_an_amendment_after_the_deadline_needs_a_new_assembly_date() -> None:
         effective_date=AV + timedelta(days=180),
     )
     assert state.check_amendment(new_av, late) is exit_round
+    backdated = new_av.model_copy(update={"effective_date": late - timedelta(days=1)})
+    with pytest.raises(MessageRejected, match="backdating is not allowed"):
+        state.check_amendment(backdated, late)
     too_soon = new_av.model_copy(update={"planned_av_date": late + timedelta(days=1)})
     with pytest.raises(MessageRejected, match=r"would be \d{4}-\d\d-\d\d, already passed"):
         state.check_amendment(too_soon, late + timedelta(days=2))

@@ -733,6 +733,11 @@ class TrajectoryState:
             raise MessageRejected(
                 f"planned_av_date {a.planned_av_date} lies in the past (today is {today})"
             )
+        if a.effective_date is not None and a.effective_date < today:
+            raise MessageRejected(
+                f"effective_date {a.effective_date} lies in the past (today is {today}); "
+                "backdating is not allowed"
+            )
         if eff < av:
             raise MessageRejected(
                 f"effective_date {eff} would fall before the general assembly on {av}"
