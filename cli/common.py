@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from types import TracebackType
 from typing import Any
 
 import asyncpg
@@ -308,11 +309,43 @@ def _run_to_end(work: Callable[[], Awaitable[int]]) -> int:
     try:
         return asyncio.run(_call(work))
     finally:
+        # The command has answered. A call it gave up on (an update no worker took within the
+        # bound) may still complete on the SDK's core thread, which then hands its result to
+        # the closed event loop; what that raises is printed as a traceback after the
+        # command's one line. Nothing is left to tell the coordinator: keep it quiet.
+        sys.excepthook = _quiet_after_the_loop(sys.excepthook)
+        sys.unraisablehook = _quiet_unraisable_after_the_loop(sys.unraisablehook)
         # The Temporal client sits in reference cycles. Left to the interpreter's final
         # collection, its Rust side is dropped on a core thread while Python finalizes, and
         # about one run in ten aborts with "PyGILState_Release: thread state ... must be
         # current" (temporalio/sdk-python#300). Collected here, it goes while Python lives.
         gc.collect()
+
+
+def _late_delivery(error: BaseException | None) -> bool:
+    # asyncio gives this condition no type of its own: a RuntimeError with this text, raised
+    # by the closed loop's own check. Nothing else is silenced.
+    return isinstance(error, RuntimeError) and str(error) == "Event loop is closed"
+
+
+def _quiet_unraisable_after_the_loop(
+    previous: Callable[[Any], object],
+) -> Callable[[Any], None]:
+    def hook(unraisable: Any) -> None:
+        if not _late_delivery(unraisable.exc_value):
+            previous(unraisable)
+
+    return hook
+
+
+def _quiet_after_the_loop(
+    previous: Callable[[type[BaseException], BaseException, TracebackType | None], object],
+) -> Callable[[type[BaseException], BaseException, TracebackType | None], None]:
+    def hook(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+        if not _late_delivery(error):
+            previous(kind, error, trace)
+
+    return hook
 
 
 class _LostTemporal(RuntimeError):
