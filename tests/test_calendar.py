@@ -61,3 +61,28 @@ def test_a_stamp_from_a_clock_running_ahead_is_refused_with_both_times() -> None
     problem = TrajectoryCalendar.stamp_problem(START + timedelta(hours=1), START)
     assert problem is not None
     assert "2027-01-04T10:00:00+00:00" in problem and "2027-01-04T09:00:00" in problem
+
+
+def test_a_scenario_calendar_starts_on_its_own_day_and_keeps_the_offset() -> None:
+    # A scenario replays a real case from 2019: one wall second is one calendar day after it.
+    calendar = TrajectoryCalendar.starting(
+        START, 86_400.0, from_history=True, starts_on=date(2019, 3, 1)
+    )
+    assert calendar.today(None) == date(2019, 3, 1)
+    calendar.observe_wall(START + timedelta(seconds=3))
+    assert calendar.today(None) == date(2019, 3, 4)
+    moment = start_of(date(2019, 4, 1))
+    assert calendar.on_calendar(calendar.on_wall(moment)) == moment
+    timer = calendar.timer_for(moment, START + timedelta(seconds=3))
+    assert timer is not None and abs(timer - timedelta(seconds=27.625)) < timedelta(milliseconds=1)
+    assert calendar.recorded_at(None) == START + timedelta(seconds=3)
+
+
+def test_only_a_compressed_calendar_may_start_on_another_day() -> None:
+    from pydantic import ValidationError
+
+    from schemas.trajectory import Calendar
+
+    assert Calendar(speed=86_400, starts_on=date(2019, 3, 1)).starts_on == date(2019, 3, 1)
+    with pytest.raises(ValidationError, match="must run compressed"):
+        Calendar(starts_on=date(2019, 3, 1))

@@ -7,6 +7,9 @@ only with facts recorded in the history (a timer that fired, an activity's resul
 that picks a run up can see an older time than a later replay of the same history does, and a
 decision taken on it would not replay. Runs started before the patch keep reading the wall.
 
+A scenario's calendar may start on another day (`origin`, its real first day): the wall and
+the calendar then differ from the start by a fixed offset, and the speed applies after it.
+
 Pure: every reading of the wall clock is handed in by the caller (the workflow passes
 `workflow.now()`), so the rules are tested on their own (tests/test_calendar.py).
 """
@@ -30,24 +33,41 @@ def start_of(day: date) -> datetime:
 
 @dataclass
 class TrajectoryCalendar:
-    started_at: datetime  # wall and calendar agree here
+    started_at: datetime  # the wall-clock moment the trajectory started
     speed: float  # calendar seconds per wall-clock second (1.0: real time)
     from_history: bool  # False only for runs started before `calendar-from-history`
     clock: datetime  # the calendar moment of the latest recorded fact
+    origin: datetime  # the calendar moment at started_at (started_at itself, but in scenarios)
 
     @classmethod
     def starting(
-        cls, started_at: datetime, speed: float, *, from_history: bool
+        cls,
+        started_at: datetime,
+        speed: float,
+        *,
+        from_history: bool,
+        starts_on: date | None = None,
     ) -> TrajectoryCalendar:
-        return cls(started_at=started_at, speed=speed, from_history=from_history, clock=started_at)
+        """`starts_on`: the calendar day of the start when it is not the wall's (a scenario
+        from its real dates); the calendar starts at that day's same time of day."""
+        origin = started_at
+        if starts_on is not None:
+            origin = datetime.combine(starts_on, started_at.timetz())
+        return cls(
+            started_at=started_at,
+            speed=speed,
+            from_history=from_history,
+            clock=origin,
+            origin=origin,
+        )
 
     def on_calendar(self, wall: datetime) -> datetime:
         """The calendar moment of a wall-clock reading."""
-        return self.started_at + (wall - self.started_at) * self.speed
+        return self.origin + (wall - self.started_at) * self.speed
 
     def on_wall(self, moment: datetime) -> datetime:
         """The wall-clock moment of a calendar moment (the inverse of `on_calendar`)."""
-        return self.started_at + (moment - self.started_at) / self.speed
+        return self.started_at + (moment - self.origin) / self.speed
 
     def moment(self, wall: datetime | None) -> datetime:
         """The calendar moment every decision of the workflow is taken at. `wall` is read
