@@ -6,7 +6,7 @@ Every action runs in one transaction together with its row in the `actions` ledg
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import asyncpg
 from temporalio import activity
@@ -16,12 +16,16 @@ from db.connect import DbConnection
 from db.register import (
     CooperationEndRefused,
     CooperationNotFound,
+    record_dissolution,
+    record_not_integrated,
     set_cooperation_status,
     set_members_who_took_part,
 )
 from schemas.common import CooperationStatus
 from schemas.journal import ActionInput, ActionResult
+from schemas.register import EndReason
 from schemas.template import ActionName
+from schemas.trajectory import MergedStructure, StructureEnd
 
 
 class ActionActivities:
@@ -71,8 +75,10 @@ async def _perform(conn: DbConnection, inp: ActionInput) -> str:
     action = inp.action
     match action.name:
         case ActionName.OPEN_DOSSIER:
-            await set_cooperation_status(conn, cooperation_id, CooperationStatus.IN_TRAJECTORY)
-            return f"{cooperation_id} marked as in trajectory in the register"
+            ids = [cooperation_id, *(m.cooperation_id for m in inp.merged)]
+            for each in ids:
+                await set_cooperation_status(conn, each, CooperationStatus.IN_TRAJECTORY)
+            return f"{', '.join(ids)} marked as in trajectory in the register"
         case ActionName.DRAFT_DOCUMENT:
             document = _document(inp)
             await conn.execute(
@@ -156,11 +162,19 @@ async def _perform(conn: DbConnection, inp: ActionInput) -> str:
                 inp.step_id,
                 inp.on,
             )
-            return f"old structure of {cooperation_id} ended"
+            # Each cooperation merged in ends its own way, recorded with the day it ended.
+            for merged in inp.merged:
+                await _record_end(conn, merged, inp.ended_on or inp.on)
+            ended = [cooperation_id, *(m.cooperation_id for m in inp.merged)]
+            return f"old structure of {', '.join(ended)} ended"
         case ActionName.MARK_INTEGRATED:
             integrated_on = inp.effective_date or inp.on
             await set_cooperation_status(
-                conn, cooperation_id, CooperationStatus.INTEGRATED, integrated_on=integrated_on
+                conn,
+                cooperation_id,
+                CooperationStatus.INTEGRATED,
+                integrated_on=integrated_on,
+                continued_as=inp.continues_as,
             )
             # Runs from before the trajectory named who took part send none: members stay.
             took_part = [p.authority_id for p in inp.participants]
@@ -170,11 +184,31 @@ async def _perform(conn: DbConnection, inp: ActionInput) -> str:
                 f" with {len(took_part)} members" if took_part else ""
             )
         case ActionName.RESTORE_REGISTER:
-            await set_cooperation_status(conn, cooperation_id, CooperationStatus.ACTIVE)
-            return f"{cooperation_id} restored to active in the register"
+            ids = [cooperation_id, *(m.cooperation_id for m in inp.merged)]
+            for each in ids:
+                await set_cooperation_status(conn, each, CooperationStatus.ACTIVE)
+            return f"{', '.join(ids)} restored to active in the register"
     raise ApplicationError(
         f"unknown action {action.name}", type="InvalidAction", non_retryable=True
     )
+
+
+async def _record_end(conn: DbConnection, merged: MergedStructure, on: date) -> None:
+    match merged.end:
+        case StructureEnd.DISSOLVED:
+            await record_dissolution(conn, merged.cooperation_id, on, note=merged.note)
+        case StructureEnd.CONTINUED_OUTSIDE_REGION:
+            await record_not_integrated(
+                conn,
+                merged.cooperation_id,
+                EndReason.CONTINUED_OUTSIDE_REGION,
+                on,
+                note=merged.note,
+            )
+        case StructureEnd.ENDED:
+            await record_not_integrated(
+                conn, merged.cooperation_id, EndReason.ENDED, on, note=merged.note
+            )
 
 
 def _document(inp: ActionInput) -> str:

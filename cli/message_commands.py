@@ -251,6 +251,7 @@ AMEND_OPTIONS = {
     "reason": "--reason",
     "amended_by": "--by",
     "reopen_for": "--reopen",
+    "changes_proposal": "--changed-proposal",
     "planned_av_date": "--av-date",
     "effective_date": "--effective-date",
 }
@@ -269,6 +270,7 @@ def _cmd_amend(args: argparse.Namespace, settings: Settings) -> int:
                 "reopen_for": id_list(args.reopen, "--reopen") or (),
                 "planned_av_date": optional_date(args.av_date, "--av-date"),
                 "effective_date": optional_date(args.effective_date, "--effective-date"),
+                "changes_proposal": args.changed_proposal,
             },
         )
         return await _deliver(settings, args, workflow_id, "amend", amendment, progress)
@@ -457,14 +459,25 @@ def _add_amend(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         subparsers,
         "amend",
         "answer a rejection: amend the proposal and open a new round",
-        "Without --reopen every party that did not approve decides again.\n\n"
-        "example:\n"
+        "Without --reopen every party that did not approve decides again on the same proposal\n"
+        "(a council that postponed, or one asked to reconsider). With --changed-proposal the\n"
+        "proposal itself changes: the board fixes a new text, the statutory period runs again\n"
+        "and every member decides again, with what follows from them; an assembly that can no\n"
+        "longer be met is refused with the earliest one that can (--av-date). An assembly's\n"
+        "rejection is amended the same way.\n\n"
+        "examples:\n"
+        "  starter.py amend projectvereniging-bie --reason 'uitstel in Izegem' --reopen izegem\n"
         "  starter.py amend projectvereniging-bie --reason 'aangepaste verdeelsleutel' \\\n"
-        "      --reopen izegem --av-date 2027-09-15 --effective-date 2028-01-01\n",
+        "      --changed-proposal --av-date 2027-12-15 --effective-date 2028-03-01\n",
         _cmd_amend,
     )
     parser.add_argument("--reason", required=True, metavar="TEXT", help="what changed")
     parser.add_argument("--reopen", metavar="IDS", help="authorities that decide again (a,b)")
+    parser.add_argument(
+        "--changed-proposal",
+        action="store_true",
+        help="the proposal changes: new board text, new period, every member decides again",
+    )
     parser.add_argument("--av-date", metavar="YYYY-MM-DD", help="new general assembly date")
     parser.add_argument("--effective-date", metavar="YYYY-MM-DD", help="new effective date")
     _add_by(parser)

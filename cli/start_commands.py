@@ -59,13 +59,22 @@ OPTIONS = {
     "coordinator": "--coordinator",
     "calendar": "--speed",
     "calendar.speed": "--speed",
+    "host": "--host",
+    "continues_as": "--continues-as",
+    "project_call": "--project-call",
 }
 
 _EPILOG = """\
 The cooperation's name and kind, and each participant's name, kind, membership and votes,
 come from the register. Without --participants the register's members of the cooperation
 take part. The general assembly (AV) must lie in the future and the effective date on or
-after it.
+after it; an informal overleg has no general assembly, so no --av-date. Staff and assets
+are refused by a route that cannot move them, with the reason.
+
+A shared service names its trekkende gemeente (--host, default: the register's host). A
+regional role that applies to a project call after the assembly says so (--project-call);
+a call that is not granted is noted and the trajectory goes on. --continues-as gives the
+name the work carries on under in DVV Midwest, which the register records.
 
 A request file (JSON, or YAML unless the name ends in .json) may hold the same fields, plus
 `deadlines` to override the legal lead times; options given beside it win:
@@ -76,6 +85,11 @@ A request file (JSON, or YAML unless the name ends in .json) may hold the same f
   staff: [{name: An Peeters, statute: contractual, route: transfer}]
   assets: [{description: Erfgoeddepot, kind: asset, value_eur: 12000}]
   deadlines: {union_convocation_working_days: 15}
+  continues_as: Cultuur- en erfgoedplatform Midwest
+Several cooperations go up in one trajectory with `merged`, each with how it ends
+(dissolved, continued-outside-region or ended), recorded when the old structures end:
+  merged: [{cooperation_id: regionaal-sportoverleg, name: Regionaal Sportoverleg,
+            end: dissolved, note: Opgegaan in Sport Midwest}]
 
 --staff-file and --assets-file hold a list in the same form as `staff` and `assets`.
 --speed compresses the trajectory's calendar for a demonstration: 43200 lets a day pass
@@ -85,7 +99,7 @@ examples:
   starter.py start projectvereniging-bie --participants roeselare,izegem,tielt \\
       --av-date 2027-06-15 --effective-date 2028-01-01 --staff-file staff.yaml
   starter.py start --request bie.yaml --coordinator "Coördinator Midwest"
-  starter.py start intergemeentelijk-archiefteam --participants roeselare,izegem \\
+  starter.py start intergemeentelijk-archiefteam --participants roeselare,izegem --host izegem \\
       --av-date 2027-03-01 --effective-date 2027-05-01 --speed 43200 --json
 """
 
@@ -113,6 +127,9 @@ def _option_layer(args: argparse.Namespace) -> dict[str, Any]:
         "assets": read_list_file(args.assets_file) if args.assets_file else None,
         "coordinator": args.coordinator,
         "calendar": {"speed": args.speed} if args.speed is not None else None,
+        "host": register_id(args.host, "--host") if args.host else None,
+        "continues_as": args.continues_as,
+        "project_call": True if args.project_call else None,
     }
 
 
@@ -225,5 +242,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--speed", metavar="N", help="compressed calendar for demonstrations (default 1)"
+    )
+    parser.add_argument(
+        "--host", metavar="ID", help="shared service: the trekkende gemeente (a participant)"
+    )
+    parser.add_argument(
+        "--continues-as", metavar="NAME", help="the name the work continues under in Midwest"
+    )
+    parser.add_argument(
+        "--project-call",
+        action="store_true",
+        help="regional role: apply to a project call after the assembly",
     )
     add_json_flag(parser, "workflow id, run id, Web UI link and status as JSON")

@@ -82,7 +82,7 @@ _END_COLUMNS = ("end_reason", "ended_year", "ended_on", "end_note")
 
 _COOPERATION_SELECT = f"""
 SELECT {", ".join(f"c.{name}" for name in _WRITTEN_FIELDS)},
-       c.status, c.integrated_on, {", ".join(f"c.{name}" for name in _END_COLUMNS)},
+       c.status, c.integrated_on, c.continued_as, {", ".join(f"c.{name}" for name in _END_COLUMNS)},
        c.updated_at,
        coalesce(array_agg(m.authority_id ORDER BY m.authority_id)
                 FILTER (WHERE m.authority_id IS NOT NULL), '{{}}') AS members
@@ -183,17 +183,24 @@ async def set_cooperation_status(
     cooperation_id: str,
     status: CooperationStatus,
     integrated_on: date | None = None,
+    *,
+    continued_as: str | None = None,
 ) -> Cooperation:
     """Record where a cooperation stands (active, in trajectory, integrated); setting the same
-    values again changes nothing else. Leaving the integrated status clears integrated_on
-    (e.g. when an abort compensates).
+    values again changes nothing else. Leaving the integrated status clears integrated_on and
+    continued_as (e.g. when an abort compensates). `continued_as`: the name the work carries
+    on under in DVV Midwest, for an integrated one.
 
     An end is not a status to set: `record_dissolution` and `record_not_integrated` take its
     date and reason. A cooperation that ended stays ended (CooperationEndRefused), except one
     that continued outside the region: it still exists, so a new trajectory may take it up
     again, and its end facts are cleared."""
-    if integrated_on is not None and status is not CooperationStatus.INTEGRATED:
-        raise ValueError("integrated_on can only be given with status 'integrated'")
+    if (
+        integrated_on is not None or continued_as is not None
+    ) and status is not CooperationStatus.INTEGRATED:
+        raise ValueError(
+            "integrated_on and continued_as can only be given with status 'integrated'"
+        )
     if status in END_STATUSES:
         raise ValueError(
             f"status {status.value!r} is an end: record it with record_dissolution or "
@@ -206,11 +213,12 @@ async def set_cooperation_status(
                 f"{cooperation_id!r} {end.text()}; it cannot become {status.value} again"
             )
         await conn.execute(
-            "UPDATE cooperations SET status = $2, integrated_on = $3, end_reason = NULL, "
-            "ended_year = NULL, ended_on = NULL, end_note = NULL WHERE id = $1",
+            "UPDATE cooperations SET status = $2, integrated_on = $3, continued_as = $4, "
+            "end_reason = NULL, ended_year = NULL, ended_on = NULL, end_note = NULL WHERE id = $1",
             cooperation_id,
             status.value,
             integrated_on,
+            continued_as,
         )
     cooperation = await get_cooperation(conn, cooperation_id)
     assert cooperation is not None  # updated just now, in the same connection
@@ -516,6 +524,22 @@ async def _replace_members(conn: DbConnection, cooperation_id: str, members: obj
         "SELECT $1, unnest($2::text[])",
         cooperation_id,
         list(members or ()),
+    )
+
+
+SCENARIO_PREFIX = "scenario-"
+
+
+async def reset_scenario_copies(conn: DbConnection, cooperation_ids: Sequence[str]) -> None:
+    """Put a scenario's copies back to active, their end facts cleared, for a new run. Only
+    rows whose id starts with `scenario-` are touched: the register's own history is never
+    reset this way."""
+    await conn.execute(
+        "UPDATE cooperations SET status = 'active', integrated_on = NULL, continued_as = NULL, "
+        "end_reason = NULL, ended_year = NULL, ended_on = NULL, end_note = NULL "
+        "WHERE id = ANY($1::text[]) AND starts_with(id, $2)",
+        [i for i in cooperation_ids if i.startswith(SCENARIO_PREFIX)],
+        SCENARIO_PREFIX,
     )
 
 

@@ -26,11 +26,25 @@ from db.register import get_cooperation, known_ids, list_authorities
 from register.entities import Entity
 from register.suggest import suggest
 from rules.lead_times import earliest_assembly, lead_time_breaches
-from schemas.common import AuthorityKind, CooperationStatus, RegisterId, ShortText
+from rules.template_fit import applicable, fit_problems
+from schemas.common import (
+    AuthorityKind,
+    CooperationKind,
+    CooperationStatus,
+    RegisterId,
+    ShortText,
+)
 from schemas.deadlines import DeadlineCatalogue
 from schemas.register import Authority, IsoDate
 from schemas.template import Template
-from schemas.trajectory import Asset, Calendar, Participant, StaffMember, TrajectoryRequest
+from schemas.trajectory import (
+    Asset,
+    Calendar,
+    MergedStructure,
+    Participant,
+    StaffMember,
+    TrajectoryRequest,
+)
 from templates.loader import load_template
 
 # A problem with one input: the field (dotted path) and what is wrong with it.
@@ -100,6 +114,10 @@ class StartInput(BaseModel):
     coordinator: ShortText | None = None
     deadlines: DeadlineCatalogue | None = None
     calendar: Calendar | None = None
+    host: RegisterId | None = None
+    merged: tuple[MergedStructure, ...] | None = None
+    continues_as: ShortText | None = None
+    project_call: bool | None = None
 
     def participant_ids(self) -> tuple[str, ...] | None:
         if self.participants is None:
@@ -351,9 +369,15 @@ async def build_request(
     participants = await participants_for(conn, ids)
 
     problems: list[Problem] = []
-    if given.planned_av_date is None:
-        problems.append(("planned_av_date", "the date of the general assembly is required"))
-    elif given.planned_av_date <= today:
+    if given.calendar is not None and given.calendar.starts_on not in (None, today):
+        problems.append(
+            (
+                "calendar.starts_on",
+                f"a trajectory starts today ({today}); only a scenario replays a case from "
+                "other dates (starter.py scenario run NAME)",
+            )
+        )
+    if given.planned_av_date is not None and given.planned_av_date <= today:
         problems.append(
             (
                 "planned_av_date",
@@ -381,18 +405,55 @@ async def build_request(
         fields["deadlines"] = given.deadlines
     if given.calendar is not None:
         fields["calendar"] = given.calendar
+    for optional in ("merged", "continues_as", "project_call"):
+        if getattr(given, optional) is not None:
+            fields[optional] = getattr(given, optional)
+    if cooperation.kind is CooperationKind.SHARED_SERVICE:
+        fields["host"] = given.host or cooperation.host
     try:
         request = TrajectoryRequest.model_validate(fields)
     except ValidationError as exc:
         raise InvalidRequest(problems_of(exc)) from None
-    check_lead_times(request, load_template(request.kind), today)
+    template = applicable(load_template(request.kind), request)
+    misfits = fit_problems(template, request) + await _merged_problems(conn, request)
+    if misfits:
+        raise InvalidRequest(misfits)
+    check_lead_times(request, template, today)
     return request
+
+
+async def _merged_problems(conn: DbConnection, request: TrajectoryRequest) -> list[Problem]:
+    """A merged cooperation must be in the register and not have ended or been integrated."""
+    problems: list[Problem] = []
+    for merged in request.merged:
+        cooperation = await get_cooperation(conn, merged.cooperation_id)
+        if cooperation is None:
+            known = await known_ids(conn, Entity.COOPERATION)
+            hint = suggest(merged.cooperation_id, known)
+            problems.append(
+                (
+                    "merged",
+                    f"no cooperation {merged.cooperation_id!r} in the register"
+                    + (f"; did you mean {', '.join(hint)}?" if hint else ""),
+                )
+            )
+        elif cooperation.status is not CooperationStatus.ACTIVE:
+            problems.append(
+                (
+                    "merged",
+                    f"{merged.cooperation_id} is {cooperation.status.value}; only an active "
+                    "cooperation can be merged in",
+                )
+            )
+    return problems
 
 
 def check_lead_times(request: TrajectoryRequest, template: Template, today: date) -> None:
     """Refuse a planned assembly that the template's legal lead times cannot reach from
     today, naming each rule it breaks and the earliest assembly that can."""
     catalogue = request.deadlines
+    if request.planned_av_date is None:
+        return  # a route without a general assembly has no lead time to it
     breaches = lead_time_breaches(template, catalogue, today, request.planned_av_date)
     if not breaches:
         return

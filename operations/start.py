@@ -11,6 +11,8 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from operations.requests import InvalidRequest
+from rules.template_fit import applicable, fit_problems
 from schemas.template import Template
 from schemas.trajectory import TrajectoryInput, TrajectoryRequest, TrajectoryStatus, workflow_id_for
 from templates.loader import load_template
@@ -28,7 +30,14 @@ async def start_trajectory(
     request: TrajectoryRequest,
     template: Template | None = None,
 ) -> WorkflowHandle[InkantelingTrajectory, TrajectoryStatus]:
-    snapshot = template or load_template(request.kind)
+    # The template as it applies to this request: steps whose condition it does not meet
+    # (a project call it does not apply to, staff it has not) are left out.
+    snapshot = applicable(template or load_template(request.kind), request)
+    # Whoever starts it (the command line has said so already, with the options' names):
+    # staff, assets or merged cooperations the route cannot carry are never dropped silently.
+    problems = fit_problems(snapshot, request)
+    if problems:
+        raise InvalidRequest(problems)
     workflow_id = workflow_id_for(request.cooperation_id)
     try:
         return await client.start_workflow(

@@ -102,6 +102,7 @@ async def load_report_data(
     since: date | None,
     since_source: SinceSource,
     live: Mapping[str, TrajectoryStatus] | None = None,
+    only: frozenset[str] | None = None,
 ) -> ReportData:
     live = live or {}
     events = await db.all_events(conn)
@@ -112,6 +113,8 @@ async def load_report_data(
         "SELECT id, workflow_id, run_id, started_at, finished, status FROM trajectories "
         "ORDER BY started_at, id"
     ):
+        if only is not None and row["id"] not in only:
+            continue
         status = parse_status(row["status"])
         live_status = None if row["finished"] else live.get(row["workflow_id"])
         if live_status is not None:

@@ -15,7 +15,7 @@ from phrasing.words import count as count
 from phrasing.words import enumerate_nl as enumerate_nl
 from schemas.common import CooperationKind, Lane, Outcome
 from schemas.template import Phase
-from schemas.trajectory import StepStatus
+from schemas.trajectory import StepStatus, StructureEnd
 
 PHASE_LABELS: dict[Phase, str] = {
     Phase.PREPARATION: "voorbereiding",
@@ -59,6 +59,13 @@ KIND_LONG: dict[CooperationKind, str] = {
     CooperationKind.SHARED_SERVICE: "gedeelde dienst (shared service) bij een trekkende gemeente",
     CooperationKind.REGIONAL_ROLE: "regierol onder een extern kader (erkenning of projectoproep)",
     CooperationKind.INFORMAL_OVERLEG: "feitelijke samenwerking of overleg (niets te vereffenen)",
+}
+
+# How a cooperation merged into a trajectory ends, as the register's account says it.
+STRUCTURE_END: dict[StructureEnd, str] = {
+    StructureEnd.DISSOLVED: "ontbonden",
+    StructureEnd.CONTINUED_OUTSIDE_REGION: "verder gezet door de besturen buiten de regio",
+    StructureEnd.ENDED: "opgeheven",
 }
 
 LANE_LABELS: dict[Lane, str] = {

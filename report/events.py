@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 from pydantic import ValidationError
 
@@ -30,6 +31,7 @@ class EventContext:
     abort_reason: str | None = None
     has_assembly: bool = True
     tallies: Mapping[int, str] = field(default_factory=dict)
+    effective_date: date | None = None  # the day the register records as "ingekanteld"
 
     def step(self, step_id: str | None) -> str:
         if step_id is None:
@@ -61,7 +63,7 @@ def _started(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
     assert isinstance(p, ev.TrajectoryStarted)
     assembly = (
         f"algemene vergadering gepland op {format_date(p.planned_av_date)}, "
-        if ctx.has_assembly
+        if ctx.has_assembly and p.planned_av_date is not None
         else ""
     )
     return (
@@ -110,6 +112,12 @@ def _amendment(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
     assert isinstance(p, ev.AmendmentRecorded)
     a = p.amendment
     parts = [f"Voorstel gewijzigd ({a.reason})"]
+    if p.restarted:
+        parts.append(
+            "de raad van bestuur legt een nieuwe tekst vast, de wettelijke termijn loopt "
+            "opnieuw en elk lid beslist opnieuw; opnieuw te doen: "
+            + enumerate_nl([ctx.step(s) for s in p.restarted])
+        )
     reopened = [ctx.name(r) for r in p.reopened]
     if reopened:
         parts.append(f"nieuwe beslissing gevraagd van {enumerate_nl(reopened)}")
@@ -153,6 +161,12 @@ def _passed(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
 
 
 def _rejected(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
+    assert isinstance(p, ev.DecisionRejected)
+    if p.continues:
+        return (
+            f"Niet toegekend: {ctx.step(e.step_id)}. Het traject loopt verder; de werking "
+            "wordt voortgezet zonder die middelen."
+        )
     return (
         f"Niet goedgekeurd: {ctx.step(e.step_id)}{_verdict(e, ctx)}. Heronderhandeling: het "
         "voorstel wordt bijgestuurd of het traject wordt gestopt."
@@ -222,7 +236,8 @@ _PHRASES: dict[EventKind, _Phrase] = {
     EventKind.STEP_COMPENSATED: lambda e, p, c: f"Ongedaan gemaakt: {c.step(e.step_id)}.",
     EventKind.TRAJECTORY_ABORTED: lambda e, p, c: "Traject gestopt.",
     EventKind.TRAJECTORY_INTEGRATED: lambda e, p, c: (
-        f"{c.cooperation_name} is ingekanteld in DVV Midwest."
+        f"Traject afgerond: {c.cooperation_name} is ingekanteld in DVV Midwest"
+        + (f" op {format_date(c.effective_date)}." if c.effective_date else ".")
     ),
     EventKind.PHASE_CHANGED: _phase,
     EventKind.MESSAGE_REJECTED: lambda e, p, c: (

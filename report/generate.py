@@ -41,6 +41,9 @@ class ReportRequest:
     formats: tuple[Format, ...] = ("md", "html")
     since: date | None = None  # None: since the previous recorded report
     dry_run: bool = False
+    # Only these trajectories (ids "workflow_id/run_id"); None: every one (a scenario's
+    # report shows its own run alone).
+    only: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,12 @@ async def generate_report(
 ) -> ReportResult:
     since, source = await _since(conn, request.since)
     data = await load_report_data(
-        conn, report_date=request.report_date, since=since, since_source=source, live=live
+        conn,
+        report_date=request.report_date,
+        since=since,
+        since_source=source,
+        live=live,
+        only=request.only,
     )
     view = build_view(data, generated_at=request.generated_at)
     paths = []

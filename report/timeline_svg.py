@@ -216,7 +216,7 @@ def _scale(
     show_assembly: bool,
 ) -> _Scale:
     days = [status.started_on, status.effective_date]
-    if show_assembly:
+    if show_assembly and status.planned_av_date is not None:
         days.append(status.planned_av_date)
     days += [b.start for b in bars] + [b.end for b in bars] + [m.on for m in marks]
     days += [s.due for s in status.steps if s.status is StepStatus.OPEN and s.due is not None]
@@ -336,7 +336,7 @@ def _vertical_lines(
     lines: list[tuple[date, str, str, str]] = [
         (status.effective_date, "ingang", COLORS["line"], "4 3"),
     ]
-    if show_assembly:
+    if show_assembly and status.planned_av_date is not None:
         lines.append((status.planned_av_date, "AV", COLORS["line"], "4 3"))
     if status.finished_on is not None:
         label = "gestopt" if status.abort_reason is not None else "einde"

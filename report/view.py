@@ -17,6 +17,7 @@ from report.dutch import (
     KIND_LONG,
     KIND_SHORT,
     LANE_LABELS,
+    STRUCTURE_END,
     TRANSFER_KINDS,
     count,
     days,
@@ -30,7 +31,7 @@ from report.events import EventContext, describe_event
 from report.progress import State
 from report.timeline_svg import build_timeline_svg
 from schemas.audit import AuditEvent, EventKind
-from schemas.common import Outcome
+from schemas.common import Outcome, StepKind
 from schemas.template import Phase
 from schemas.trajectory import TrajectoryStatus
 
@@ -206,7 +207,11 @@ def _summary_row(record: TrajectoryRecord, anchor: str, report_date: date) -> Su
         name=status.cooperation_name,
         kind=KIND_SHORT[status.kind],
         phase=phase_label(status.phase, has_assembly=assembly),
-        av_date=format_date(status.planned_av_date) if assembly else "—",
+        av_date=(
+            format_date(status.planned_av_date)
+            if assembly and status.planned_av_date is not None
+            else "—"
+        ),
         effective_date=format_date(status.effective_date),
         pending=str(progress.pending_count(status)) if running else "—",
         next_deadline=format_date(upcoming[0]) if upcoming else "—",
@@ -236,6 +241,7 @@ def _section(record: TrajectoryRecord, anchor: str, data: ReportData) -> Traject
         status.abort_reason,
         has_assembly=progress.has_general_assembly(status),
         tallies=round_tallies(record, names),
+        effective_date=status.effective_date,
     )
     running = state == "running"
     return TrajectorySection(
@@ -357,11 +363,27 @@ def _facts(
         ("Fase", phase_label(status.phase, has_assembly=assembly)),
         ("Gestart op", format_date(status.started_on)),
     ]
-    if assembly:  # an informal overleg has none: its date only anchors the board's decision
+    if assembly and status.planned_av_date is not None:  # an informal overleg has none
         facts.append(("Algemene vergadering (gepland)", format_date(status.planned_av_date)))
     facts.append(("Ingangsdatum", format_date(status.effective_date)))
+    if status.merged:
+        ends = (f"{m.name} ({STRUCTURE_END[m.end]})" for m in status.merged)
+        facts.append(("Samengebracht", "; ".join(ends)))
     if state == "integrated":
-        facts.append(("Ingekanteld op", format_optional_date(status.finished_on)))
+        # The register's date: the effective date, also when the deed or a formal end
+        # followed later (then said plainly, with what followed).
+        facts.append(("Ingekanteld op", format_date(status.effective_date)))
+        later = _completed_after_effective_date(status)
+        if status.finished_on is not None and status.finished_on > status.effective_date:
+            facts.append(
+                (
+                    "Traject afgerond op",
+                    format_date(status.finished_on)
+                    + (f"; na de ingangsdatum volgden nog: {'; '.join(later)}" if later else ""),
+                )
+            )
+        if status.continues_as is not None:
+            facts.append(("Voortgezet als", status.continues_as))
         moved = _transferred(record.transferred)
         if moved:
             facts.append(("Overgedragen", moved))
@@ -380,6 +402,17 @@ def _facts(
             facts.append(("Volgende termijn", f"{format_date(due)} — {what}"))
         facts.append(("Achterstand", yes_no(progress.any_late(status, day))))
     return tuple(facts)
+
+
+def _completed_after_effective_date(status: TrajectoryStatus) -> list[str]:
+    """The people's steps (tasks, decisions) done after the effective date, by title."""
+    return [
+        s.title
+        for s in status.steps
+        if s.completed_on is not None
+        and s.completed_on > status.effective_date
+        and s.kind in (StepKind.TASK, StepKind.DECISION, StepKind.DECISION_ROUND)
+    ]
 
 
 def _source_note(record: TrajectoryRecord) -> str:

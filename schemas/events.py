@@ -29,7 +29,7 @@ class EventPayload(BaseModel):
 class TrajectoryStarted(EventPayload):
     KIND = EventKind.TRAJECTORY_STARTED
     template_version: int
-    planned_av_date: date
+    planned_av_date: date | None
     effective_date: date
     participants: tuple[str, ...]
 
@@ -70,6 +70,9 @@ class DecisionPassed(EventPayload):
 class DecisionRejected(EventPayload):
     KIND = EventKind.DECISION_REJECTED
     reasons: tuple[str, ...] = ()
+    # True: taken note of, the trajectory goes on (a project call that was not granted);
+    # False: renegotiation (amend or abort).
+    continues: bool = False
 
 
 class RoundClosed(EventPayload):
@@ -104,6 +107,9 @@ class AmendmentRecorded(EventPayload):
     KIND = EventKind.AMENDMENT
     amendment: Amendment
     reopened: tuple[str, ...]
+    # A changed proposal: the steps that start again (the board's text, the statutory period,
+    # the members' round and what follows from them).
+    restarted: tuple[str, ...] = ()
 
 
 class MemberJoined(EventPayload):

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from schemas.audit import AuditEvent
 from schemas.common import CooperationKind
 from schemas.template import Action, Phase
-from schemas.trajectory import Asset, Participant, StaffMember
+from schemas.trajectory import Asset, MergedStructure, Participant, StaffMember
 
 
 class _Model(BaseModel):
@@ -55,7 +55,7 @@ class Snapshot(_Model):
 
     phase: Phase
     today: date
-    planned_av_date: date
+    planned_av_date: date | None
     effective_date: date
     needs_effective_date: bool
     overdue: bool
@@ -81,6 +81,13 @@ class ActionInput(_Model):
     assets: tuple[Asset, ...] = ()
     # The date the register records as "ingekanteld"; None in inputs of older runs.
     effective_date: date | None = None
+    # end-old-structure and the register's compensation: the cooperations merged in.
+    merged: tuple[MergedStructure, ...] = ()
+    # end-old-structure: the day the old structures ended (the latest fact it follows from);
+    # None in inputs of older runs, which used `on`.
+    ended_on: date | None = None
+    # mark-integrated: the name the work continues under.
+    continues_as: str | None = None
 
 
 class ActionResult(_Model):

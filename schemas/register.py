@@ -237,6 +237,8 @@ class Cooperation(_FicheFields):
     members: tuple[RegisterId, ...] = ()
     status: CooperationStatus = CooperationStatus.ACTIVE
     integrated_on: IsoDate | None = None
+    # The name its work continues under in DVV Midwest (BIE: the cultuur- en erfgoedplatform).
+    continued_as: ShortText | None = None
     # How it ended, for a dissolved or not-integrated cooperation (see CooperationEnd).
     end_reason: EndReason | None = None
     ended_year: EndYear | None = None

@@ -83,6 +83,24 @@ class Action(BaseModel):
     message: ShortText | None = None  # for notify-parties: the subject (Dutch)
 
 
+class StepCondition(StrEnum):
+    """When a step belongs to a trajectory: a step with a condition is left out of the
+    snapshot at start when the request does not meet it (rules/template_fit.py)."""
+
+    PROJECT_CALL = "project-call"  # the request applies to a project call
+    STAFF = "staff"  # the request moves staff
+
+
+class RejectionEffect(StrEnum):
+    """What a decision's rejection does to the trajectory."""
+
+    # The proposal must change (amend) or the trajectory stops (abort).
+    RENEGOTIATE = "renegotiate"
+    # Taken note of, and the trajectory goes on: an external party's answer the association
+    # does not negotiate (a project call that is not granted).
+    CONTINUE = "continue"
+
+
 class WaitResume(StrEnum):
     START_OF_DAY = "start-of-day"  # continue on the computed date (e.g. the effective date)
     AFTER_DAY = "after-day"  # continue once the computed date has fully passed (a period)
@@ -110,6 +128,8 @@ class StepSpec(BaseModel):
     not_before: DeadlineRule | None = None
     wait_until: DeadlineRule | None = None  # wait
     resume: WaitResume = WaitResume.AFTER_DAY
+    only_if: StepCondition | None = None  # None: every trajectory of the template has it
+    on_rejection: RejectionEffect = RejectionEffect.RENEGOTIATE  # decisions only
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Self:
@@ -122,6 +142,11 @@ class StepSpec(BaseModel):
             problems.append("a decision round needs deciders and a rule")
         if self.not_before is not None and self.kind is not StepKind.TASK:
             problems.append("only a task has an earliest day (not_before)")
+        if (
+            self.on_rejection is not RejectionEffect.RENEGOTIATE
+            and self.kind is not StepKind.DECISION
+        ):
+            problems.append("only a single body's decision can be taken note of (on_rejection)")
         if self.kind is StepKind.WAIT and self.wait_until is None:
             problems.append("a wait needs wait_until")
         if self.phase not in STEP_PHASES:
@@ -163,6 +188,17 @@ class Template(BaseModel):
         if cycle:
             raise ValueError(f"step {cycle[0]!r} depends on itself through " + " -> ".join(cycle))
         return self
+
+    def needs_assembly_date(self) -> bool:
+        """Whether a date of the template counts from the planned general assembly."""
+        return any(
+            rule is not None and rule.anchor == "planned-av-date"
+            for step in self.steps
+            for rule in (step.deadline, step.wait_until, step.not_before)
+        )
+
+    def performs(self, action: ActionName) -> bool:
+        return any(s.action is not None and s.action.name is action for s in self.steps)
 
     def step(self, step_id: str) -> StepSpec:
         for step in self.steps:

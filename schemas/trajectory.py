@@ -56,6 +56,9 @@ class StaffMember(_Model):
     statute: Literal["statutory", "contractual"]
     route: Literal["transfer", "secondment"] = "transfer"
     function: ShortText | None = None
+    # Who employed them before, when it is not the cooperation itself: the regierol sociale
+    # economie's staff came from the RESOC, a body that no longer exists.
+    former_employer: ShortText | None = None
 
 
 class Asset(_Model):
@@ -64,11 +67,45 @@ class Asset(_Model):
     value_eur: Decimal | None = Field(default=None, ge=0, le=Decimal("1e12"))
 
 
+class StructureEnd(StrEnum):
+    """How the old structure of a cooperation merged into another one's trajectory ends (the
+    account: "worden verder gezet door de besturen buiten regio Midwest of zijn opgeheven")."""
+
+    DISSOLVED = "dissolved"  # ontbonden
+    CONTINUED_OUTSIDE_REGION = "continued-outside-region"  # verder gezet buiten de regio
+    ENDED = "ended"  # opgeheven
+
+
+class MergedStructure(_Model):
+    """Another cooperation that goes up in this trajectory's (Sport Midwest: five sport
+    cooperations into one regional structure), and how its old structure ends. The register
+    records that end when the trajectory ends the old structures."""
+
+    cooperation_id: RegisterId
+    name: ShortText
+    end: StructureEnd
+    note: ShortText | None = None  # for the register, in Dutch (what became of the work)
+
+
 class Calendar(_Model):
     """How fast the trajectory's calendar runs. 1.0 is real time; a demonstration runs
     compressed (e.g. 43200: a day passes in two seconds). Only workflow time is scaled."""
 
     speed: float = Field(default=1.0, ge=1.0, le=10_000_000.0)
+    # The calendar day the trajectory starts on, when it is not today: a scenario replays a
+    # real case from its real dates (`starter.py scenario run`). Only a compressed calendar
+    # may start elsewhere, and the command line's `start` never sets it: a real trajectory
+    # starts today.
+    starts_on: date | None = None
+
+    @model_validator(mode="after")
+    def _starts_elsewhere_only_compressed(self) -> Self:
+        if self.starts_on is not None and self.speed <= 1.0:
+            raise ValueError(
+                "a calendar that starts on another day than today must run compressed "
+                "(speed above 1): it is for scenarios, not for real trajectories"
+            )
+        return self
 
 
 class TrajectoryRequest(_Model):
@@ -83,13 +120,25 @@ class TrajectoryRequest(_Model):
     # participants are. Empty in a request written before members were carried (or built by
     # hand without them): a round of "members" is then decided by the participants.
     members: tuple[Participant, ...] = Field(default=(), max_length=100)
-    planned_av_date: date
+    # The general assembly's date; None for a template without one (an informal overleg:
+    # the partners stop and the board takes the activity up, no statute route).
+    planned_av_date: date | None = None
     effective_date: date
     staff: tuple[StaffMember, ...] = Field(default=(), max_length=1000)
     assets: tuple[Asset, ...] = Field(default=(), max_length=1000)
     coordinator: ShortText
     deadlines: DeadlineCatalogue = DeadlineCatalogue()
     calendar: Calendar = Calendar()
+    # Other cooperations merged into this one's trajectory, each with how it ends.
+    merged: tuple[MergedStructure, ...] = Field(default=(), max_length=20)
+    # The name the work continues under in DVV Midwest (BIE: het cultuur- en erfgoedplatform).
+    continues_as: ShortText | None = None
+    # The regional role applies to a project call after the assembly (regierol sociale
+    # economie); the template's project-call steps run only then.
+    project_call: bool = False
+    # A shared service: the local government that hosts it (de trekkende gemeente), one of
+    # the participants; its staff move and its service agreements are replaced.
+    host: RegisterId | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -101,17 +150,28 @@ class TrajectoryRequest(_Model):
         twice = sorted({i for i in member_ids if member_ids.count(i) > 1})
         if twice:
             raise ValueError(f"members listed twice: {', '.join(twice)}")
+        if self.host is not None and self.host not in ids:
+            raise ValueError(f"the trekkende gemeente {self.host} must be one of the participants")
+        merged_ids = [m.cooperation_id for m in self.merged]
+        repeated = sorted({i for i in merged_ids if merged_ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"merged cooperations listed twice: {', '.join(repeated)}")
+        if self.cooperation_id in merged_ids:
+            raise ValueError(
+                f"{self.cooperation_id} is the trajectory's own cooperation, not one merged into it"
+            )
         outside = [m.authority_id for m in self.members if not m.is_midwest_member]
         if outside:
             raise ValueError(f"members that are not members of DVV Midwest: {', '.join(outside)}")
-        if self.effective_date < self.planned_av_date:
+        if self.planned_av_date is not None and self.effective_date < self.planned_av_date:
             raise ValueError(
                 f"effective_date {self.effective_date} is before planned_av_date "
                 f"{self.planned_av_date}; the transfer follows the general assembly"
             )
-        if (
-            not 2000 <= self.planned_av_date.year <= 2100
-            or not 2000 <= self.effective_date.year <= 2100
+        if not all(
+            2000 <= day.year <= 2100
+            for day in (self.planned_av_date, self.effective_date)
+            if day is not None
         ):
             raise ValueError("dates must lie between the years 2000 and 2100")
         return self
@@ -215,6 +275,19 @@ class Amendment(_Message):
     reopen_for: tuple[RegisterId, ...] = ()  # empty: every party that did not approve
     planned_av_date: date | None = None
     effective_date: date | None = None
+    # The proposal itself changes (a new statute text, other contributions): the law asks
+    # for a new board text, a new statutory period and a new round of every member, so those
+    # steps and everything after them start again. False: the same proposal, put again to
+    # whoever has not approved (a council that postponed decides after all).
+    changes_proposal: bool = False
+
+    @model_validator(mode="after")
+    def _reopen_or_restart(self) -> Self:
+        if self.changes_proposal and self.reopen_for:
+            raise ValueError(
+                "a changed proposal starts every member's round again; leave reopen_for out"
+            )
+        return self
 
 
 class JoinRequest(_Message):
@@ -288,7 +361,7 @@ class TrajectoryStatus(_Model):
     phase: Phase
     today: date
     started_on: date
-    planned_av_date: date
+    planned_av_date: date | None
     effective_date: date
     needs_effective_date: bool
     participants: tuple[Participant, ...]
@@ -306,10 +379,18 @@ class TrajectoryStatus(_Model):
     # above is as of the workflow's last activation and goes stale while it sleeps.
     started_at: datetime | None = None
     calendar_speed: float = 1.0
+    # The calendar moment at started_at (None: the same moment; a scenario's lies earlier).
+    calendar_origin: datetime | None = None
+    # From the request, for the report: the trekkende gemeente of a shared service, the
+    # cooperations merged in, the name the work continues under.
+    host: RegisterId | None = None
+    merged: tuple[MergedStructure, ...] = ()
+    continues_as: str | None = None
 
     def calendar_today(self, now: datetime) -> date:
         """The trajectory's calendar date at wall-clock `now` (callers outside workflows)."""
         if self.started_at is None or self.finished_on is not None:
             return self.today
         elapsed = now - self.started_at
-        return max(self.today, (self.started_at + elapsed * self.calendar_speed).date())
+        origin = self.calendar_origin or self.started_at
+        return max(self.today, (origin + elapsed * self.calendar_speed).date())

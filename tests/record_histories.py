@@ -137,6 +137,7 @@ async def rejection_amendment(env: WorkflowEnvironment, queue: str) -> Handle:
         ),
         until=lambda s: s.phase is Phase.RENEGOTIATION,
     )
+    assert request.planned_av_date is not None
     await send(
         "amend",
         Amendment(
@@ -148,6 +149,58 @@ async def rejection_amendment(env: WorkflowEnvironment, queue: str) -> Handle:
     )
     await wait_for(handle, lambda s: s.phase is not Phase.RENEGOTIATION, env=env)
     await play_everyone(handle, send, env=env)
+    await until_closed(handle)
+    return handle
+
+
+async def changed_proposal(env: WorkflowEnvironment, queue: str) -> Handle:
+    """izegem rejects in the council round; the coordinator changes the proposal: the board's
+    text, the statutory period, both rounds and what follows start again; everyone approves
+    the new text; integration on the new dates."""
+    request = make_request(CooperationKind.PROJECTVERENIGING, start=await _today(env))
+    handle = await _start(env, queue, request)
+    send = via_signals(handle)
+    await play_everyone(
+        handle,
+        send,
+        env=env,
+        outcome_for=lambda step, who: (
+            Outcome.REJECT if (step, who) == ("council-round", "izegem") else Outcome.APPROVE
+        ),
+        until=lambda s: s.phase is Phase.RENEGOTIATION,
+    )
+    new_av = await _today(env) + timedelta(days=150)
+    await send(
+        "amend",
+        Amendment(
+            reason="Nieuwe verdeelsleutel",
+            amended_by="Coördinator",
+            changes_proposal=True,
+            planned_av_date=new_av,
+            effective_date=new_av + timedelta(days=60),
+        ),
+    )
+    await wait_for(handle, lambda s: s.phase is not Phase.RENEGOTIATION, env=env)
+    await play_everyone(handle, send, env=env)
+    await until_closed(handle)
+    return handle
+
+
+async def project_call_refused(env: WorkflowEnvironment, queue: str) -> Handle:
+    """A regional role with staff (the personnel lane) that applies to a project call after
+    its integration; the call is not granted, which is noted, and the trajectory ends."""
+    request = make_request(CooperationKind.REGIONAL_ROLE, start=await _today(env)).model_copy(
+        update={"project_call": True}
+    )
+    handle = await _start(env, queue, request)
+    await play_everyone(
+        handle,
+        via_signals(handle),
+        env=env,
+        outcome_for=lambda step, who: (
+            Outcome.REJECT if step == "project-call-result" else Outcome.APPROVE
+        ),
+    )
     await until_closed(handle)
     return handle
 
@@ -343,6 +396,8 @@ SCENARIOS: dict[str, Scenario] = {
     "rejected-messages": rejected_messages,
     "repeated-messages": repeated_messages,
     "members-and-late-recording": members_and_late_recording,
+    "changed-proposal": changed_proposal,
+    "project-call-refused": project_call_refused,
 }
 
 

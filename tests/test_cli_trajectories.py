@@ -159,11 +159,14 @@ class Cli:
         conn = await asyncpg.connect(self.db_url)
         try:
             await conn.execute(
-                "INSERT INTO cooperations (id, name, kind, status) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO cooperations (id, name, kind, status, host) "
+                "VALUES ($1, $2, $3, $4, $5)",
                 cooperation_id,
                 f"Testverband {cooperation_id[-8:]}",
                 kind.value,
                 status,
+                # A shared service names its trekkende gemeente (start refuses one without).
+                "roeselare" if kind is CooperationKind.SHARED_SERVICE else None,
             )
             await conn.executemany(
                 "INSERT INTO cooperation_members (cooperation_id, authority_id) VALUES ($1, $2)",
@@ -385,7 +388,9 @@ async def test_messages_and_their_refusals(cli: Cli, tmp_path: Path) -> None:
     assert unknown_task.code == ExitCode.REFUSED
     assert unknown_task.error.startswith("no task 'no-such-step' in this trajectory")
     assert not_open.code == ExitCode.REFUSED
-    assert not_open.error == "task 'legal-scan' is not open yet; it waits for: board-principle"
+    assert (
+        not_open.error == "task 'legal-scan' is not open yet; it waits for: external-legal-counsel"
+    )
 
     await cli("task", "done", coop, "midwestoverleg-proposal", "--evidence", "doc://mo")
     status = await cli.wait(coop, is_open("board-principle"))
@@ -662,8 +667,7 @@ async def test_decisions_through_the_temporal_cli(cli: Cli, codec_server: CodecS
     `temporal` binary through the codec server, land in the trajectory like the starter's own."""
     coop = await cli.cooperation(CooperationKind.INFORMAL_OVERLEG)
     started = await cli(
-        "start", coop, "--participants", "roeselare,izegem,tielt", "--av-date", AV,
-        "--effective-date", EFFECTIVE,
+        "start", coop, "--participants", "roeselare,izegem,tielt", "--effective-date", EFFECTIVE,
     )  # fmt: skip
     assert started.code == ExitCode.OK, started.stderr
     await cli.wait(coop, is_open("business-case"))

@@ -15,6 +15,7 @@ from schemas.trajectory import (
     Amendment,
     DecisionInput,
     DelegateVote,
+    JoinRequest,
     Participant,
     StepStatus,
     TaskCompletion,
@@ -394,3 +395,97 @@ def closed_round_rejected(state: TrajectoryState) -> tuple[StepState, date]:
     due = state.due_date(exit_round)
     assert due is not None
     return exit_round, due
+
+
+# --- renegotiation ---------------------------------------------------------------------------
+
+
+def rejected_after_the_board_text(state: TrajectoryState) -> StepState:
+    """The board fixed its text, the period runs, the members decide; the participants'
+    round is rejected (Pittem, unanimity)."""
+    finish(state, "board-statute-text", START)
+    opened(state, "statute-period", START)
+    opened(state, "council-round", START)
+    exit_round, _ = closed_round_rejected(state)
+    return exit_round
+
+
+def test_a_changed_proposal_starts_the_board_text_the_period_and_every_round_again() -> None:
+    state = state_for()
+    exit_round = rejected_after_the_board_text(state)
+    record(state, decide("izegem", START, step_id="council-round"), START)
+    changed = Amendment(reason="nieuwe verdeelsleutel", amended_by="c", changes_proposal=True)
+    assert state.check_amendment(changed, START + timedelta(days=5)) is exit_round
+    restarted = state.restart_set(exit_round)
+    assert [s.spec.id for s in restarted] == [
+        "board-statute-text",
+        "council-round",
+        "participants-exit",
+        "statute-period",
+    ]
+    state.apply_amendment(exit_round, changed)
+    assert state.renegotiating is None
+    for step in restarted:
+        assert (step.status, step.round_number, step.parties) == (StepStatus.WAITING, 1, {})
+    # Izegem's approval of the old text no longer counts: the new round starts empty, with
+    # every member again once it opens.
+    council = opened(state, "council-round", START + timedelta(days=10))
+    assert set(council.parties) == {m.authority_id for m in MEMBERS}
+    assert all(p.outcome is None for p in council.parties.values())
+
+
+def test_a_changed_proposal_whose_assembly_cannot_be_met_is_refused_with_the_earliest() -> None:
+    state = state_for()
+    rejected_after_the_board_text(state)
+    today = AV - timedelta(days=60)  # a new text 90 days before the assembly is too late
+    changed = Amendment(reason="nieuwe tekst", amended_by="c", changes_proposal=True)
+    earliest = today + timedelta(days=90)
+    with pytest.raises(MessageRejected, match=f"on or after {earliest}"):
+        state.check_amendment(changed, today)
+    in_time = changed.model_copy(
+        update={"planned_av_date": earliest, "effective_date": earliest + timedelta(days=60)}
+    )
+    assert state.check_amendment(in_time, today) is state.steps["participants-exit"]
+
+
+def test_a_changed_proposal_reopens_every_round_so_naming_parties_is_refused() -> None:
+    with pytest.raises(ValueError, match="leave reopen_for out"):
+        Amendment(reason="r", amended_by="c", changes_proposal=True, reopen_for=("izegem",))
+
+
+def test_an_assembly_rejection_is_amended_the_same_or_with_a_changed_proposal() -> None:
+    for changes in (False, True):
+        state = state_for()
+        finish(state, "board-statute-text", START)
+        council = finish(state, "council-round", START + timedelta(days=40))
+        assembly = opened(state, "general-assembly", AV)
+        state.reject_decision(assembly, ["de algemene vergadering keurt niet goed"])
+        later = AV + timedelta(days=1)
+        amendment = Amendment(
+            reason="tweede lezing",
+            amended_by="c",
+            changes_proposal=changes,
+            planned_av_date=later + timedelta(days=100),
+            effective_date=later + timedelta(days=200),
+        )
+        assert state.check_amendment(amendment, later) is assembly
+        reopened = state.apply_amendment(assembly, amendment)
+        if changes:  # the councils decide again on the new text
+            assert council.status is StepStatus.WAITING
+            assert assembly.status is StepStatus.WAITING
+        else:  # the same proposal goes to the assembly again
+            assert reopened == ["dvv-midwest-av"]
+            assert (assembly.status, assembly.round_number) == (StepStatus.OPEN, 1)
+            assert council.status is StepStatus.DONE
+
+
+def test_a_participant_who_joined_during_the_renegotiation_decides_in_the_reopened_round() -> None:
+    state = state_for()
+    exit_round, _ = closed_round_rejected(state)
+    newcomer = JoinRequest(participant=municipality("ledegem"), joined_by="c")
+    state.check_join(newcomer)
+    assert state.apply_join(newcomer) == ["participants-exit"]
+    same = Amendment(reason="uitstel", amended_by="c")
+    reopened = state.apply_amendment(state.check_amendment(same, START), same)
+    assert "ledegem" in reopened and "ledegem" in exit_round.parties
+    assert exit_round.status is StepStatus.OPEN

@@ -504,7 +504,7 @@ async def test_cli_import(database_url: str) -> None:
 async def test_cli_authorities(database_url: str) -> None:
     result = await run_starter(database_url, "register", "authorities", "--json")
     assert result.returncode == ExitCode.OK, result.stderr
-    assert len(json.loads(result.stdout)) == 21
+    assert len(json.loads(result.stdout)) == 22
 
 
 @pytest.mark.parametrize("command", [["list"], ["show", "wijk-werken"], ["authorities"]])

@@ -340,7 +340,8 @@ def invariants(driver: Driver, checks: frozenset[Check]) -> None:
 # --- the tests -----------------------------------------------------------------------------
 
 PV = CooperationKind.PROJECTVERENIGING
-THREE = Setup(PV, (("roeselare", 1), ("izegem", 1), ("tielt", 1)), 0, 180, 60)
+# Room after the assembly for the WVV route at the driver's pace of 20 days per pass.
+THREE = Setup(PV, (("roeselare", 1), ("izegem", 1), ("tielt", 1)), 0, 180, 120)
 
 
 @PROFILE

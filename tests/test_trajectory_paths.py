@@ -76,6 +76,7 @@ async def test_rejection_then_amendment_reaches_integration(
             until=lambda s: s.phase is Phase.RENEGOTIATION,
         )
         assert step_of(rejected, "council-round").status is StepStatus.REJECTED
+        assert request.planned_av_date is not None
         new_av = request.planned_av_date + timedelta(days=60)
         await send(
             "amend",
@@ -110,6 +111,73 @@ async def test_rejection_then_amendment_reaches_integration(
         < kinds.index("amendment")
         < kinds.index("trajectory-integrated")
     )
+
+
+async def test_a_changed_proposal_runs_the_board_text_the_period_and_the_rounds_again(
+    time_skipping_env: WorkflowEnvironment, database_url: str, db: asyncpg.Connection
+) -> None:
+    """The council round is rejected; the coordinator changes the proposal. The board fixes a
+    new text, the statutory period runs again from it, the participants' and the members'
+    rounds start again empty (the earlier approvals were for the old text) and the trajectory
+    integrates on the new dates; the steps that ran before are not run again."""
+    env = time_skipping_env
+    today = (await env.get_current_time()).date()
+    request = make_request(
+        CooperationKind.PROJECTVERENIGING,
+        start=today,
+        participants=("roeselare", "tielt", "izegem"),
+    )
+    async with running_worker(env.client, database_url) as queue:
+        handle = await start(env.client, queue, request)
+        send = via_signals(handle)
+        rejected = await play_everyone(
+            handle,
+            send,
+            env=env,
+            outcome_for=lambda step, who: (
+                Outcome.REJECT if (step, who) == ("council-round", "izegem") else Outcome.APPROVE
+            ),
+            until=lambda s: s.phase is Phase.RENEGOTIATION,
+        )
+        first_text = step_of(rejected, "board-statute-text")
+        assert first_text.status is StepStatus.DONE
+        now = (await env.get_current_time()).date()
+        new_av = now + timedelta(days=150)
+        await send(
+            "amend",
+            Amendment(
+                reason="Nieuwe verdeelsleutel",
+                amended_by="Coördinator",
+                changes_proposal=True,
+                planned_av_date=new_av,
+                effective_date=new_av + timedelta(days=60),
+            ),
+        )
+        restarted = await wait_for(
+            handle, lambda s: step_of(s, "board-statute-text").round_number == 1, env=env
+        )
+        assert restarted.phase is not Phase.RENEGOTIATION
+        for step_id in ("council-round", "participants-exit", "statute-period"):
+            again = step_of(restarted, step_id)
+            assert again.round_number == 1 and again.status is StepStatus.WAITING, step_id
+        assert step_of(restarted, "legal-scan").round_number == 0  # done once, not again
+        await play_everyone(handle, send, env=env)
+        final = await handle.result()
+    assert final.phase is Phase.INTEGRATED
+    text = step_of(final, "board-statute-text")
+    period = step_of(final, "statute-period")
+    assert text.completed_on is not None and period.completed_on is not None
+    assert period.completed_on >= text.completed_on + timedelta(days=90)  # counted anew
+    assert final.planned_av_date == new_av
+    rows = await db.fetch(
+        "SELECT round_number, outcome FROM decisions WHERE step_id = 'council-round' AND "
+        "authority_id = 'roeselare' ORDER BY 1"
+    )
+    assert [(r["round_number"], r["outcome"]) for r in rows] == [(0, "approve"), (1, "approve")]
+    amended = await db.fetchval(
+        "SELECT data FROM events WHERE kind = 'amendment' ORDER BY seq LIMIT 1"
+    )
+    assert "board-statute-text" in str(amended)
 
 
 async def test_abort_runs_compensation(

@@ -10,14 +10,21 @@ the workflow sandbox and testable as plain Python.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from rules.deadlines import concrete_rule, deadline_for, recording_closes_on
 from rules.voting import RoundVerdict, evaluate
 from schemas.common import Lane, Outcome, StepKind
-from schemas.deadlines import DeadlineRule
+from schemas.deadlines import DeadlineRule, LeadTime
 from schemas.rules import DecisionRule, PartyVote, Unanimity
-from schemas.template import OLD_STRUCTURE, STEP_PHASES, Deciders, Phase, StepSpec
+from schemas.template import (
+    ASSEMBLY_BODY,
+    OLD_STRUCTURE,
+    STEP_PHASES,
+    Deciders,
+    Phase,
+    StepSpec,
+)
 from schemas.trajectory import (
     AbortRequest,
     Amendment,
@@ -75,6 +82,7 @@ class StepState:
     evidence: str | None = None
     completion: TaskCompletion | None = None
     started_action: bool = False  # an automatic step whose activity was scheduled
+    restarts: int = 0  # times a changed proposal put it back to waiting
 
     @property
     def is_decision(self) -> bool:
@@ -194,6 +202,12 @@ class TrajectoryState:
         step.verdict = "; ".join(reasons)
         self.complete_step(step, today)
 
+    def note_rejection(self, step: StepState, reasons: list[str], today: date) -> None:
+        """Not granted, and the trajectory goes on (the template says so: on_rejection
+        continue): the step is done with its verdict, and what depends on it follows."""
+        step.verdict = "; ".join(reasons)
+        self.complete_step(step, today)
+
     def reject_decision(self, step: StepState, reasons: list[str]) -> None:
         """Not approved: the trajectory renegotiates (amend or abort)."""
         step.verdict = "; ".join(reasons)
@@ -242,6 +256,14 @@ class TrajectoryState:
         if step.completion is not None and step.completion.done_on is not None:
             return step.completion.done_on
         return step.completed_on
+
+    def facts_day(self, step: StepState, today: date) -> date:
+        """The day the facts an automatic step acts on happened: the latest fact of its
+        dependencies (the partners formalised the end of their old structure on the day that
+        task was done, not the day the register was written). Today without dependencies."""
+        days = [self.fact_date(self.steps[d]) for d in step.spec.depends_on]
+        known = [d for d in days if d is not None]
+        return max(known) if known else today
 
     def date_for(self, rule: DeadlineRule | None) -> date | None:
         if rule is None:
@@ -729,6 +751,8 @@ class TrajectoryState:
                     f"{step.spec.id!r} would be {new_due}, already passed (today is {today}); "
                     "choose a later date"
                 )
+        if a.changes_proposal:
+            self._check_new_text_in_time(a.planned_av_date or self.planned_av_date, today)
         if a.planned_av_date is not None and a.planned_av_date < today:
             raise MessageRejected(
                 f"planned_av_date {a.planned_av_date} lies in the past (today is {today})"
@@ -738,13 +762,94 @@ class TrajectoryState:
                 f"effective_date {a.effective_date} lies in the past (today is {today}); "
                 "backdating is not allowed"
             )
-        if eff < av:
+        if av is not None and eff < av:
             raise MessageRejected(
                 f"effective_date {eff} would fall before the general assembly on {av}"
             )
         return step
 
+    def board_texts(self) -> list[StepState]:
+        """The board decisions that start the statutory period to the assembly: a wait
+        counts the statute-draft lead time from them."""
+        anchors = {
+            s.spec.wait_until.anchor.removeprefix("step:")
+            for s in self.steps.values()
+            if s.spec.wait_until is not None
+            and s.spec.wait_until.lead_time is LeadTime.STATUTE_DRAFT_TO_AV
+        }
+        return [s for s in self.steps.values() if s.spec.id in anchors]
+
+    def restart_set(self, rejected: StepState) -> list[StepState]:
+        """What a changed proposal starts again: the board's text, the members' rounds, the
+        general assembly and the rejected step, and every step after one of them that has
+        begun (template order)."""
+        roots = {s.spec.id for s in self.board_texts()} | {rejected.spec.id}
+        roots |= {
+            s.spec.id
+            for s in self.steps.values()
+            if (s.spec.kind is StepKind.DECISION_ROUND and s.spec.deciders is Deciders.MEMBERS)
+            or (s.spec.kind is StepKind.DECISION and s.spec.body == ASSEMBLY_BODY)
+        }
+        chosen = set(roots)
+        grew = True
+        while grew:
+            grew = False
+            for s in self.steps.values():
+                if s.spec.id not in chosen and any(d in chosen for d in s.spec.depends_on):
+                    chosen.add(s.spec.id)
+                    grew = True
+        return [
+            s
+            for s in self.steps.values()
+            if s.spec.id in chosen and s.status is not StepStatus.WAITING
+        ]
+
+    def _check_new_text_in_time(self, av: date | None, today: date) -> None:
+        """A changed proposal needs a new board text within its lead time before the
+        assembly; refused, with the earliest assembly that allows it, when it cannot be."""
+        for text in self.board_texts():
+            rule = text.spec.deadline
+            if rule is None or rule.anchor != "planned-av-date" or av is None:
+                continue
+            concrete = concrete_rule(rule, self.request.deadlines)
+            due = deadline_for(concrete, av)
+            if due >= today:
+                continue
+            earliest = av
+            while deadline_for(concrete, earliest) < today:
+                earliest += timedelta(days=1)
+            raise MessageRejected(
+                f"a changed proposal needs a new board text ({text.spec.id}) by {due} for the "
+                f"general assembly on {av}, and that day has passed (today is {today}); give a "
+                f"general assembly on or after {earliest} (planned_av_date, --av-date)"
+            )
+
+    def restart(self, steps: list[StepState]) -> None:
+        """Put the steps back to waiting, each in a new round: they open again once their
+        dependencies are done anew. Their earlier decisions stay in the audit trail."""
+        for step in steps:
+            step.status = StepStatus.WAITING
+            step.opened_on = None
+            step.completed_on = None
+            step.parties = {}
+            step.verdict = None
+            step.evidence = None
+            step.completion = None
+            step.started_action = False
+            step.round_number += 1
+            step.restarts += 1
+        restarted = {s.spec.id for s in steps}
+        self.completion_order = [i for i in self.completion_order if i not in restarted]
+
     def apply_amendment(self, step: StepState, a: Amendment) -> list[str]:
+        if a.changes_proposal:
+            if a.planned_av_date is not None:
+                self.planned_av_date = a.planned_av_date
+            if a.effective_date is not None:
+                self.effective_date = a.effective_date
+            self.restart(self.restart_set(step))
+            self.renegotiating = None
+            return []
         reopen = list(a.reopen_for) or [
             p.authority_id for p in step.parties.values() if p.outcome is not Outcome.APPROVE
         ]
@@ -818,7 +923,7 @@ class TrajectoryState:
                 f"effective date {c.effective_date} lies in the past (today is {today}); "
                 "backdating is not allowed"
             )
-        if c.effective_date < self.planned_av_date:
+        if self.planned_av_date is not None and c.effective_date < self.planned_av_date:
             raise MessageRejected(
                 f"effective date {c.effective_date} falls before the general assembly on "
                 f"{self.planned_av_date}"

@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
         Snapshot,
         TrajectoryRef,
     )
-    from schemas.template import Action, ActionName, Phase, WaitResume
+    from schemas.template import Action, ActionName, Phase, RejectionEffect, WaitResume
     from schemas.trajectory import (
         AbortRequest,
         Ack,
@@ -94,6 +94,12 @@ def _answered(apply: Callable[[Any], Any], message: Any) -> Any:
         raise ApplicationError(str(exc), type=REFUSED, non_retryable=True) from None
 
 
+# The actions that act on the cooperations merged into the trajectory as well.
+_ACTIONS_ON_MERGED = frozenset(
+    {ActionName.OPEN_DOSSIER, ActionName.END_OLD_STRUCTURE, ActionName.RESTORE_REGISTER}
+)
+
+
 class _Aborted(Exception):
     """Raised inside step coroutines when an abort cancels them."""
 
@@ -111,6 +117,8 @@ class InkantelingTrajectory:
             info.workflow_start_time if from_history else workflow.now(),
             inp.request.calendar.speed,
             from_history=from_history,
+            # Runs from before the patch never had a calendar of their own start day.
+            starts_on=inp.request.calendar.starts_on if from_history else None,
         )
         self._state = TrajectoryState(inp, self._today())
         self._ref = TrajectoryRef(
@@ -244,6 +252,13 @@ class InkantelingTrajectory:
         self._changed()
 
     async def _run_step(self, step: StepState) -> None:
+        # A changed proposal puts the step back to waiting (TrajectoryState.restart); this
+        # coroutine then ends, and a new one runs the step once it opens again.
+        generation = step.restarts
+
+        def alive() -> bool:
+            return step.restarts == generation
+
         kind = step.spec.kind
         if kind is StepKind.AUTOMATIC:
             try:
@@ -253,11 +268,11 @@ class InkantelingTrajectory:
                 self._changed()
                 return
         elif kind is StepKind.TASK:
-            await self._run_task(step)
+            await self._run_task(step, alive)
         elif kind in (StepKind.DECISION, StepKind.DECISION_ROUND):
-            await self._run_decision(step)
+            await self._run_decision(step, alive)
         else:
-            await self._run_wait(step)
+            await self._run_wait(step, alive)
         self._changed()
 
     async def _cancel_steps(self) -> None:
@@ -297,6 +312,15 @@ class InkantelingTrajectory:
                 staff=request.staff if action.name is ActionName.TRANSFER_STAFF else (),
                 assets=request.assets if action.name is ActionName.TRANSFER_ASSETS else (),
                 effective_date=self._state.effective_date,
+                merged=(request.merged if action.name in _ACTIONS_ON_MERGED else ()),
+                continues_as=(
+                    request.continues_as if action.name is ActionName.MARK_INTEGRATED else None
+                ),
+                ended_on=(
+                    self._state.facts_day(self._state.steps[step_id], self._today())
+                    if action.name is ActionName.END_OLD_STRUCTURE
+                    else None
+                ),
             ),
             start_to_close_timeout=_ACTIVITY_TIMEOUT,
             retry_policy=_DB_RETRY,
@@ -314,18 +338,28 @@ class InkantelingTrajectory:
             ev.StepDone(), f"step {step.spec.id} done: {result.summary}", step_id=step.spec.id
         )
 
-    async def _run_task(self, step: StepState) -> None:
-        await self._await_with_deadline(step, lambda: step.status is StepStatus.DONE)
+    async def _run_task(self, step: StepState, alive: Callable[[], bool]) -> None:
+        await self._await_with_deadline(step, lambda: step.status is StepStatus.DONE, alive)
 
-    async def _run_decision(self, step: StepState) -> None:
+    async def _run_decision(self, step: StepState, alive: Callable[[], bool]) -> None:
         while True:
-            verdict = await self._await_verdict(step)
+            verdict = await self._await_verdict(step, alive)
+            if not alive():
+                return
             status, reasons = verdict
             if status == "approved":
                 self._state.pass_decision(step, reasons, self._today())
                 self._record(
                     ev.DecisionPassed(reasons=tuple(reasons)),
                     f"{step.spec.id} approved: {step.verdict}",
+                    step_id=step.spec.id,
+                )
+                return
+            if step.spec.on_rejection is RejectionEffect.CONTINUE:
+                self._state.note_rejection(step, reasons, self._today())
+                self._record(
+                    ev.DecisionRejected(reasons=tuple(reasons), continues=True),
+                    f"{step.spec.id} not granted ({step.verdict}); the trajectory goes on",
                     step_id=step.spec.id,
                 )
                 return
@@ -344,8 +378,12 @@ class InkantelingTrajectory:
             )
             self._changed()
             await self._wait(lambda: self._state.renegotiating is None, None)
+            if not alive():
+                return
 
-    async def _await_verdict(self, step: StepState) -> tuple[str, list[str]]:
+    async def _await_verdict(
+        self, step: StepState, alive: Callable[[], bool]
+    ) -> tuple[str, list[str]]:
         """Wait until the decision's outcome is certain, or its deadline closes a round."""
         is_round = step.spec.kind is StepKind.DECISION_ROUND
 
@@ -353,7 +391,7 @@ class InkantelingTrajectory:
             return self._state.verdict(step, closed=False)[0] != "open"
 
         await self._await_with_deadline(
-            step, settled, on_deadline=self._close_round if is_round else None
+            step, settled, alive, on_deadline=self._close_round if is_round else None
         )
         verdict = self._state.verdict(step, closed=False)
         if verdict[0] == "open":  # the deadline closed the round: silence is abstention now
@@ -385,13 +423,14 @@ class InkantelingTrajectory:
         self,
         step: StepState,
         done: Callable[[], bool],
+        alive: Callable[[], bool],
         on_deadline: Callable[[StepState], bool] | None = None,
     ) -> None:
         """Wait for `done`, sending one reminder before the due date and one escalation after
         it. `on_deadline` may settle the step at the deadline (a round closes); otherwise the
         step stays open and overdue."""
         catalogue = self._state.request.deadlines
-        while not done():
+        while not done() and alive():
             due = self._state.due_date(step)
             wake: datetime | None = None
             if due is not None:
@@ -508,7 +547,7 @@ class InkantelingTrajectory:
 
     # --- waits and the effective date -------------------------------------------------------
 
-    async def _run_wait(self, step: StepState) -> None:
+    async def _run_wait(self, step: StepState, alive: Callable[[], bool]) -> None:
         spec = step.spec
         assert spec.wait_until is not None
         if spec.wait_until.anchor == "effective-date":
@@ -521,6 +560,8 @@ class InkantelingTrajectory:
             )
             version = self._version
             changed = await self._wait(self._changed_since(version), start_of(resume_day))
+            if not alive():
+                return
             if not changed:
                 break
             if spec.wait_until.anchor == "effective-date":
@@ -749,8 +790,12 @@ class InkantelingTrajectory:
             rejected_messages=state.rejected_messages,
             finished_on=state.finished_on,
             abort_reason=state.abort.reason if state.abort else None,
+            host=request.host,
+            merged=request.merged,
+            continues_as=request.continues_as,
             started_at=self._calendar.started_at,
             calendar_speed=self._calendar.speed,
+            calendar_origin=self._calendar.origin,
         )
 
     # --- messages: one implementation, reachable as update (with validator) and signal ------
@@ -828,6 +873,17 @@ class InkantelingTrajectory:
     def _apply_amendment(self, a: Amendment) -> Ack:
         self._calendar.observe_wall(a.sent_at)
         step = self._state.check_amendment(a, self._today())
+        if a.changes_proposal:
+            restarted = tuple(s.spec.id for s in self._state.restart_set(step))
+            self._state.apply_amendment(step, a)
+            self._record(
+                ev.AmendmentRecorded(amendment=a, reopened=(), restarted=restarted),
+                f"proposal changed ({a.reason}); starting again: {', '.join(restarted)}",
+                actor=a.amended_by,
+                step_id=step.spec.id,
+            )
+            self._changed()
+            return Ack(message=f"proposal changed; starting again: {', '.join(restarted)}")
         reopened = self._state.apply_amendment(step, a)
         self._record(
             ev.AmendmentRecorded(amendment=a, reopened=tuple(reopened)),

@@ -70,6 +70,14 @@ async def test_postgres_down_during_automatic_steps_then_back(
 
     await asyncio.to_thread(durable_postgres.stop)
     try:
+        # The staff and assets move once the deed is executed: the coordinator records it
+        # while PostgreSQL is down (the workflow takes it; only its projection waits).
+        await drive(
+            handle,
+            until=lambda s: step_of(s, "transfer-assets").status is StepStatus.OPEN,
+            within=60,
+            what="the deed recorded and the transfer steps open",
+        )
 
         async def retrying() -> dict[str, tuple[int, str]] | None:
             pending = await pending_activities(handle)

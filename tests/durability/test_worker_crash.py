@@ -84,7 +84,7 @@ async def test_sigkill_inside_transfer_and_journal_activities(
         tid = trajectory_id(handle)
         await drive(
             handle,
-            hold=frozenset({"execute-deed"}),
+            hold=frozenset({"deed-to-supervisor"}),
             until=lambda s: step_of(s, "transfer-assets").status is StepStatus.OPEN,
             within=60,
             what="the transfer steps run",
@@ -94,7 +94,9 @@ async def test_sigkill_inside_transfer_and_journal_activities(
         seq_before = await db.fetchval("SELECT max(seq) FROM events WHERE trajectory_id = $1", tid)
         ack = await via_updates(handle)(
             "complete_task",
-            TaskCompletion(step_id="execute-deed", evidence="akte://123", completed_by="Notaris"),
+            TaskCompletion(
+                step_id="deed-to-supervisor", evidence="akte://123", completed_by="Notaris"
+            ),
         )
         assert not ack.no_op
         blocked += await events.wait_for_waiters("events", count=1, within=30)
@@ -106,7 +108,9 @@ async def test_sigkill_inside_transfer_and_journal_activities(
     assert await db.fetchval("SELECT count(*) FROM transfers WHERE trajectory_id = $1", tid) == 0
     assert (
         await db.fetchval(
-            "SELECT count(*) FROM tasks WHERE trajectory_id = $1 AND step_id = 'execute-deed'", tid
+            "SELECT count(*) FROM tasks WHERE trajectory_id = $1 "
+            "AND step_id = 'deed-to-supervisor'",
+            tid,
         )
         == 0
     )
@@ -120,7 +124,9 @@ async def test_sigkill_inside_transfer_and_journal_activities(
 
     survey = await check_nothing_lost(db, handle, request, final, phase=Phase.INTEGRATED)
     assert len(survey.transfers) == len(request.staff) + len(request.assets) == 3
-    assert "execute-deed" in {e["step_id"] for e in survey.events if e["kind"] == "task-completed"}
+    assert "deed-to-supervisor" in {
+        e["step_id"] for e in survey.events if e["kind"] == "task-completed"
+    }
     retried = [a for a in completed_attempts(await history(handle)) if a.attempt >= 2]
     assert sorted(a.activity_type for a in retried if a.activity_type == "perform_action") == [
         "perform_action",

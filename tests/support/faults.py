@@ -54,6 +54,7 @@ from temporalio.worker import Replayer
 
 from db.register import upsert_cooperations
 from operations.start import start_trajectory
+from rules.template_fit import applicable
 from schemas.common import CooperationKind, StepKind
 from schemas.register import CooperationFiche
 from schemas.template import ActionName, Phase, Template
@@ -487,7 +488,7 @@ class Trajectories:
         """Start the trajectory; its rounds never close by their deadline unless
         `rounds_close` (see rounds_without_deadline)."""
         await self.register((request.cooperation_id, request.cooperation_name), request.kind)
-        template = load_template(request.kind)
+        template = applicable(load_template(request.kind), request)
         if not rounds_close:
             template = rounds_without_deadline(template)
         handle = await start_trajectory(self.client, self.task_queue, request, template)
@@ -740,7 +741,7 @@ class Survey:
 
 
 def _expected_actions(request: TrajectoryRequest, final: TrajectoryStatus) -> set[tuple[str, str]]:
-    template = load_template(request.kind)
+    template = applicable(load_template(request.kind), request)
     expected: set[tuple[str, str]] = set()
     by_id = {s.id: s for s in final.steps}
     for spec in template.steps:
@@ -758,7 +759,7 @@ def _expected_actions(request: TrajectoryRequest, final: TrajectoryStatus) -> se
 
 
 def _expected_documents(request: TrajectoryRequest, final: TrajectoryStatus) -> dict[str, str]:
-    template = load_template(request.kind)
+    template = applicable(load_template(request.kind), request)
     by_id = {s.id: s for s in final.steps}
     documents: dict[str, str] = {}
     for spec in template.steps:

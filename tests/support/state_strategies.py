@@ -884,6 +884,7 @@ class Driver:
     def _effective_choice(self, choice: EffChoice, days: int, av: date | None) -> date | None:
         today = self.today
         av_date = av or self.state.planned_av_date
+        assert av_date is not None  # the strategies drive templates with an assembly
         return {
             EffChoice.KEEP: None,
             EffChoice.PAST: today - timedelta(days=1),

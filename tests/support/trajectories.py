@@ -67,21 +67,30 @@ def make_request(
     speed: float = 1.0,
     cooperation: tuple[str, str] | None = None,
 ) -> TrajectoryRequest:
+    """A request that fits the kind's template (rules/template_fit.py): an informal overleg
+    has no general assembly, staff or assets; a regional role no assets; a shared service
+    names its trekkende gemeente (the first participant)."""
     cooperation_id, name = cooperation or COOPERATION_FOR_KIND[kind]
+    informal = kind is CooperationKind.INFORMAL_OVERLEG
     return TrajectoryRequest(
         cooperation_id=cooperation_id,
         cooperation_name=name,
         kind=kind,
         participants=tuple(participant(p) for p in participants),
-        planned_av_date=start + timedelta(days=av_after_days),
+        planned_av_date=None if informal else start + timedelta(days=av_after_days),
         effective_date=start + timedelta(days=effective_after_days),
-        staff=(
+        staff=()
+        if informal
+        else (
             StaffMember(name="An Peeters", statute="contractual"),
             StaffMember(name="Bram Claes", statute="statutory", route="secondment"),
         ),
-        assets=(Asset(description="Erfgoeddepot inrichting", kind="asset", value_eur=12000),),
+        assets=()
+        if informal or kind is CooperationKind.REGIONAL_ROLE
+        else (Asset(description="Erfgoeddepot inrichting", kind="asset", value_eur=12000),),
         coordinator="Coördinator Midwest",
         calendar=Calendar(speed=speed),
+        host=participants[0] if kind is CooperationKind.SHARED_SERVICE else None,
     )
 
 
