@@ -41,6 +41,7 @@ COPY phrasing/ phrasing/
 COPY register/ register/
 COPY report/ report/
 COPY rules/ rules/
+COPY scenarios/ scenarios/
 COPY schemas/ schemas/
 COPY stack/ stack/
 COPY templates/ templates/

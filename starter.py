@@ -21,6 +21,7 @@ from cli import (
     message_commands,
     register_commands,
     report_commands,
+    scenario_commands,
     start_commands,
     view_commands,
 )
@@ -44,6 +45,7 @@ GROUPS: tuple[CommandGroup, ...] = (
     register_commands,
     report_commands,
     lblod_commands,
+    scenario_commands,
 )
 
 _EPILOG = """\
@@ -58,6 +60,7 @@ examples:
   starter.py register list
   starter.py register import fiches.csv
   starter.py register show wijk-werken --help
+  starter.py scenario run sport-midwest   # one of the five real cases, from its real dates
   starter.py --wait 5 status projectvereniging-bie   # give up on a worker's answer after 5 s
 
 exit codes: 0 ok, 1 unexpected error, 2 usage, 3 invalid input, 4 not found, 5 refused,

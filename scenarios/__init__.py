@@ -1,0 +1,1 @@
+"""The organisation's five real cases as scenarios: `starter.py scenario run NAME`."""
