@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from report.dutch import OUTCOME_LABELS, count, enumerate_nl, format_date, phase_label
 from schemas import events as ev
 from schemas.audit import AuditEvent, EventKind
+from schemas.rules import Verdict
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def _round_revised(e: AuditEvent, p: ev.EventPayload, ctx: EventContext) -> str:
     who = ctx.name(p.authority_id)
     if p.before == p.after:
         result = "de uitslag blijft dezelfde"
-    elif p.after == "approved":
+    elif p.after is Verdict.APPROVED:
         result = "de ronde is alsnog goedgekeurd"
     else:
         result = "de goedkeuring blijft niet overeind"

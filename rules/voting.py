@@ -19,14 +19,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal, assert_never
+from typing import assert_never
 
 from pydantic import BaseModel, ConfigDict
 
 from schemas.common import Outcome
-from schemas.rules import DecisionRule, PartyVote, QualifiedMajority, SimpleMajority, Unanimity
-
-VerdictStatus = Literal["approved", "rejected", "open"]
+from schemas.rules import (
+    DecisionRule,
+    PartyVote,
+    QualifiedMajority,
+    SimpleMajority,
+    Unanimity,
+    Verdict,
+)
 
 
 class Tally(BaseModel):
@@ -49,7 +54,7 @@ class Tally(BaseModel):
 class RoundVerdict(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    status: VerdictStatus
+    status: Verdict
     reasons: list[str]  # English, one line per condition or remark
     tally: Tally  # all parties
     municipal: Tally  # municipalities only
@@ -196,9 +201,7 @@ def _describe_pending(pending: Sequence[PartyVote]) -> str:
     )
 
 
-def _verdict(
-    status: VerdictStatus, reasons: list[str], counted: Sequence[_Counted]
-) -> RoundVerdict:
+def _verdict(status: Verdict, reasons: list[str], counted: Sequence[_Counted]) -> RoundVerdict:
     return RoundVerdict(
         status=status,
         reasons=reasons,
@@ -235,7 +238,7 @@ def evaluate(rule: DecisionRule, parties: Sequence[PartyVote], *, closed: bool) 
                 f"deadline passed, counted as abstaining for lack of a final decision: "
                 f"{_describe_pending(pending)}",
             )
-        return _verdict("approved" if passed else "rejected", reasons, as_abstain)
+        return _verdict(Verdict.APPROVED if passed else Verdict.REJECTED, reasons, as_abstain)
 
     as_is: list[_Counted] = [(p, None if _is_pending(p) else p.outcome) for p in parties]
     best_case = _checks(
@@ -247,11 +250,11 @@ def evaluate(rule: DecisionRule, parties: Sequence[PartyVote], *, closed: bool) 
             if pending
             else ""
         )
-        return _verdict("rejected", [prefix + c.reason for c in best_case], as_is)
+        return _verdict(Verdict.REJECTED, [prefix + c.reason for c in best_case], as_is)
     if not pending:
-        return _verdict("approved", [c.reason for c in best_case], as_is)
+        return _verdict(Verdict.APPROVED, [c.reason for c in best_case], as_is)
     reasons = [
         f"waiting for {len(pending)} of {len(parties)} parties: {_describe_pending(pending)}"
     ]
     reasons += [f"if the round closed now: {c.reason}" for c in _checks(rule, as_abstain)]
-    return _verdict("open", reasons, as_is)
+    return _verdict(Verdict.OPEN, reasons, as_is)

@@ -8,11 +8,12 @@ and the status's timeline read the same model back and phrase it from its typed 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.audit import EventKind
+from schemas.rules import Verdict
 from schemas.template import Phase
 from schemas.trajectory import Amendment, Participant, RecordedDecision, TaskCompletion
 
@@ -87,8 +88,8 @@ class RoundRevised(EventPayload):
     KIND = EventKind.ROUND_REVISED
     authority_id: str
     session_date: date
-    before: Literal["approved", "rejected"]
-    after: Literal["approved", "rejected"]
+    before: Verdict  # approved or rejected: a closed round is never open
+    after: Verdict
     reasons: tuple[str, ...] = ()
 
 

@@ -5,12 +5,21 @@ Pure data: workflows import this module; rules.voting evaluates these models.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from fractions import Fraction
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from schemas.common import Outcome, RegisterId
+
+
+class Verdict(StrEnum):
+    """Where a decision stands under its rule."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    OPEN = "open"  # not certain yet: more decisions may still change it
 
 
 def _exact_fraction(value: object) -> object:

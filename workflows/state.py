@@ -16,7 +16,7 @@ from rules.deadlines import concrete_rule, deadline_for, recording_closes_on
 from rules.voting import RoundVerdict, evaluate
 from schemas.common import Lane, Outcome, StepKind
 from schemas.deadlines import DeadlineRule, LeadTime
-from schemas.rules import DecisionRule, PartyVote, Unanimity
+from schemas.rules import DecisionRule, PartyVote, Unanimity, Verdict
 from schemas.template import (
     ASSEMBLY_BODY,
     OLD_STRUCTURE,
@@ -370,17 +370,17 @@ class TrajectoryState:
                 f"{counted[1]} against)"
             )
         arithmetic = "; ".join(verdict.reasons)
-        if d.outcome is Outcome.APPROVE and verdict.status != "approved":
+        if d.outcome is Outcome.APPROVE and verdict.status is not Verdict.APPROVED:
             raise MessageRejected(
                 f"these votes do not approve {step.spec.id!r} under its rule: {arithmetic}"
             )
-        if d.outcome is Outcome.REJECT and verdict.status == "approved":
+        if d.outcome is Outcome.REJECT and verdict.status is Verdict.APPROVED:
             raise MessageRejected(
                 f"these votes approve {step.spec.id!r} under its rule ({arithmetic}); record "
                 "the outcome the votes give"
             )
 
-    def verdict(self, step: StepState, *, closed: bool) -> tuple[str, list[str]]:
+    def verdict(self, step: StepState, *, closed: bool) -> tuple[Verdict, list[str]]:
         result = evaluate(self.rule_for(step), self.party_votes(step, closed=closed), closed=closed)
         return result.status, list(result.reasons)
 
@@ -617,7 +617,9 @@ class TrajectoryState:
         )
         return step
 
-    def revise_round(self, step: StepState, today: date) -> tuple[str, str, list[str]] | None:
+    def revise_round(
+        self, step: StepState, today: date
+    ) -> tuple[Verdict, Verdict, list[str]] | None:
         """After a late recording in a closed round: its verdict again, as (before, after,
         reasons); None when the round is still open. A rejection that the late decision
         turns into an approval ends the renegotiation: the round passes as the workflow
@@ -625,10 +627,14 @@ class TrajectoryState:
         the coordinator; the steps after it are not undone by themselves."""
         if step.status not in (StepStatus.DONE, StepStatus.REJECTED):
             return None
-        before = "approved" if step.status is StepStatus.DONE else "rejected"
+        before = Verdict.APPROVED if step.status is StepStatus.DONE else Verdict.REJECTED
         after, reasons = self.verdict(step, closed=True)
         step.verdict = "; ".join(reasons)
-        if before == "rejected" and after == "approved" and self.renegotiating == step.spec.id:
+        if (
+            before is Verdict.REJECTED
+            and after is Verdict.APPROVED
+            and self.renegotiating == step.spec.id
+        ):
             step.status = StepStatus.OPEN
             self.renegotiating = None
         return before, after, reasons

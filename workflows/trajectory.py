@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         Snapshot,
         TrajectoryRef,
     )
+    from schemas.rules import Verdict
     from schemas.template import Action, ActionName, Phase, RejectionEffect, WaitResume
     from schemas.trajectory import (
         AbortRequest,
@@ -347,7 +348,7 @@ class InkantelingTrajectory:
             if not alive():
                 return
             status, reasons = verdict
-            if status == "approved":
+            if status is Verdict.APPROVED:
                 self._state.pass_decision(step, reasons, self._today())
                 self._record(
                     ev.DecisionPassed(reasons=tuple(reasons)),
@@ -388,7 +389,7 @@ class InkantelingTrajectory:
         is_round = step.spec.kind is StepKind.DECISION_ROUND
 
         def settled() -> bool:
-            return self._state.verdict(step, closed=False)[0] != "open"
+            return self._state.verdict(step, closed=False)[0] is not Verdict.OPEN
 
         await self._await_with_deadline(
             step, settled, alive, on_deadline=self._close_round if is_round else None
