@@ -10,6 +10,7 @@ from cli.common import (
     add_command,
     add_json_flag,
     database,
+    err,
     print_json,
     run,
     temporal_client,
@@ -19,7 +20,9 @@ from cli.exit_codes import ExitCode
 from register.suggest import suggest
 from scenarios.actor import ScenarioRefused
 from scenarios.catalogue import SCENARIOS, Scenario
+from scenarios.register import scenario_cooperation_id
 from scenarios.runner import SECONDS_PER_DAY, ScenarioOutcome, run_scenario
+from schemas.trajectory import workflow_id_for
 from settings import Settings
 
 _RUN_EPILOG = """\
@@ -120,7 +123,12 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                     seconds_per_day=args.seconds_per_day,
                 )
             except ScenarioRefused as exc:
-                print(f"scenario {scenario.name}: the trajectory refused a step: {exc}")
+                workflow_id = workflow_id_for(scenario_cooperation_id(scenario))
+                err(
+                    f"scenario {scenario.name}: the trajectory refused a message: {exc}; it is "
+                    f"left running to be looked at (`starter.py status {workflow_id}`), and "
+                    f"`starter.py abort {workflow_id} --reason ...` ends it before a new run"
+                )
                 return ExitCode.REFUSED
         if args.json:
             print_json(_outcome_json(outcome, settings))

@@ -307,7 +307,9 @@ def _lead(record: TrajectoryRecord, state: State) -> str:
     status = record.status
     finished = format_optional_date(status.finished_on)
     if state == "integrated":
-        return f"{status.cooperation_name} is op {finished} ingekanteld in DVV Midwest."
+        # The register's date: the effective date (what followed it is in the facts below).
+        day = format_date(status.effective_date)
+        return f"{status.cooperation_name} is op {day} ingekanteld in DVV Midwest."
     if state == "aborted":
         reason = _sentence(status.abort_reason or "niet opgegeven")
         who = _aborted_by(record)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import Awaitable
-from datetime import UTC, date, datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
+from temporalio.workflow import UpdateMethodMultiParam
 
 from operations.messages import stamped
 from scenarios.catalogue import Scenario
@@ -35,6 +37,8 @@ TASK_DAYS = 4  # a task is done four calendar days after it opens
 BODY_DAYS = 6  # a single body decides at its meeting six days after the step opens
 COUNCIL_SPREAD = 30  # councils decide over about a month of meetings
 ACTOR = "Scenario"
+
+M = TypeVar("M", DecisionInput, TaskCompletion)
 
 
 class ScenarioRefused(RuntimeError):
@@ -74,44 +78,55 @@ class Actor:
             if status.finished_on is not None:
                 return status
             today = status.calendar_today(datetime.now(UTC))
-            for step in status.steps:
-                if step.status is StepStatus.OPEN and step.opened_on is not None:
-                    await self._act_on(status, step, today)
+            sends = [
+                send
+                for step in status.steps
+                if step.status is StepStatus.OPEN and step.opened_on is not None
+                for send in self._due(status, step, today)
+            ]
+            # All at once: the trajectory takes in the updates that arrive together in one
+            # workflow task, so a round of seventeen councils does not cost seventeen turns.
+            await asyncio.gather(*(self._answered(key, send()) for key, send in sends))
             await asyncio.sleep(self._poll)
 
-    async def _act_on(self, status: TrajectoryStatus, step: StepView, today: date) -> None:
+    def _due(
+        self, status: TrajectoryStatus, step: StepView, today: date
+    ) -> list[tuple[tuple[str, str, int], Callable[[], Awaitable[Ack]]]]:
+        """The messages this step is owed by today, each dated on the day it was planned
+        for: a council decides at its meeting and its decision may be recorded a little later
+        (within the recording grace), as in real life when the secretariat lags behind."""
         assert step.opened_on is not None
-        age = (today - step.opened_on).days
+        due: list[tuple[tuple[str, str, int], Callable[[], Awaitable[Ack]]]] = []
         if step.kind is StepKind.TASK:
-            day = self._scenario.done_on.get(step.id, step.opened_on)
-            ready = max(day, step.earliest or day)
-            if age >= TASK_DAYS and today >= ready:
+            planned = max(
+                step.opened_on + timedelta(days=TASK_DAYS),
+                self._scenario.done_on.get(step.id, step.opened_on),
+                step.earliest or step.opened_on,
+            )
+            key = (step.id, "", step.round_number)
+            if today >= planned and key not in self._sent:
                 completion = TaskCompletion(
                     step_id=step.id,
                     evidence=f"https://docs.midwest.example/{status.cooperation_id}/{step.id}",
                     completed_by=ACTOR,
-                    done_on=min(today, max(ready, step.opened_on)),
+                    done_on=planned,
                 )
-                key = (step.id, "", step.round_number)
-                if key not in self._sent:
-                    await self._answered(
-                        key,
-                        self._handle.execute_update(
-                            InkantelingTrajectory.complete_task, stamped(completion)
-                        ),
-                    )
-            return
+                due.append((key, self._sender(InkantelingTrajectory.complete_task, completion)))
+            return due
         for party in step.parties:
-            if party.outcome is not None or age < _answer_day(step, party.authority_id):
+            planned = step.opened_on + timedelta(days=_answer_day(step, party.authority_id))
+            key = (step.id, party.authority_id, step.round_number)
+            if party.outcome is not None or today < planned or key in self._sent:
                 continue
             outcome = self._scenario.outcomes.get((step.id, party.authority_id), Outcome.APPROVE)
-            decision = self._decision(status, step, party.authority_id, outcome, today)
-            key = (step.id, party.authority_id, step.round_number)
-            if key not in self._sent:
-                await self._answered(
-                    key,
-                    self._handle.execute_update(InkantelingTrajectory.decide, stamped(decision)),
-                )
+            decision = self._decision(status, step, party.authority_id, outcome, planned)
+            due.append((key, self._sender(InkantelingTrajectory.decide, decision)))
+        return due
+
+    def _sender(
+        self, update: UpdateMethodMultiParam[[InkantelingTrajectory, M], Ack], message: M
+    ) -> Callable[[], Awaitable[Ack]]:
+        return lambda: self._handle.execute_update(update, stamped(message))
 
     def _decision(
         self,

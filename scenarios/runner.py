@@ -61,7 +61,9 @@ async def run_scenario(
     )
     handle = await start_trajectory(client, task_queue, request)
     trajectory_id = f"{handle.id}/{handle.result_run_id}"
-    final = await Actor(handle, scenario, poll_seconds).play()
+    await Actor(handle, scenario, poll_seconds).play()
+    # The run returns once its journal's last batch is in PostgreSQL: the report reads that.
+    final = await handle.result()
     assert final.finished_on is not None
     report = await generate_report(
         conn,

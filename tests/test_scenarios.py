@@ -165,6 +165,8 @@ async def test_the_five_real_cases_end_as_the_account_says_and_a_refused_call_go
     text = report_text(bie)
     assert "- **Voortgezet als:** Cultuur- en erfgoedplatform van Midwest" in text
     assert "- **Ingekanteld op:** 1 december 2020" in text
+    # Everywhere the effective date, also where the deed followed later.
+    assert "Projectvereniging BIE (scenario) is op 1 december 2020 ingekanteld" in text
 
     check_the_refused_project_call(outcomes)
 
