@@ -147,17 +147,23 @@ class _MessageJSONConverter(PydanticJSONPlainPayloadConverter):
             raise
 
 
+# Built once: the SDK makes a payload converter for every activity a workflow task schedules
+# or resolves (its serialization context), and every replay makes them all again. The
+# encoding converters keep no state, so one set serves every instance.
+_ENCODING_CONVERTERS = (
+    *(
+        _MessageJSONConverter() if isinstance(c, JSONPlainPayloadConverter) else c
+        for c in DefaultPayloadConverter.default_encoding_payload_converters
+    ),
+    _RefusedPayloadConverter(),
+)
+
+
 class MessagePayloadConverter(CompositePayloadConverter):
     """The default converters, with JSON through `_MessageJSONConverter`, and the refusals."""
 
     def __init__(self) -> None:
-        super().__init__(
-            *(
-                _MessageJSONConverter() if isinstance(c, JSONPlainPayloadConverter) else c
-                for c in DefaultPayloadConverter.default_encoding_payload_converters
-            ),
-            _RefusedPayloadConverter(),
-        )
+        super().__init__(*_ENCODING_CONVERTERS)
 
 
 def data_converter(ring: KeyRing) -> DataConverter:

@@ -13,7 +13,7 @@ import sys
 import asyncpg
 from structlog.stdlib import BoundLogger
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.registry import activities_for
 from codec.keyring import KeyRingError
@@ -35,6 +35,17 @@ from workflows.registry import WORKFLOWS
 # and concurrent queries to one run can stall (claim 3; docs/performance.md).
 WORKFLOW_CACHE_SIZE = 0
 
+# Without a cache every workflow task builds a run afresh, and the SDK's sandbox then costs
+# about as much as the rest of the replay: it executes code inside the sandbox for every
+# activation and every payload sequence (sdk_reports/sandbox_replay_cost.py, claim 6). The
+# product's worker runs the workflows without it. Determinism is kept by what the sandbox
+# checked: every test worker and every replay (tests, CI's recorded histories, the durability
+# suite's histories) keep the sandbox, which refuses a non-deterministic call at run time on
+# every path the suite drives, and tests/test_workflow_determinism.py checks on the source
+# that the workflow's modules import and call nothing that does I/O, reads a clock or the
+# environment.
+WORKFLOW_RUNNER = UnsandboxedWorkflowRunner()
+
 
 def build_worker(client: Client, settings: Settings, pool: asyncpg.Pool[asyncpg.Record]) -> Worker:
     return Worker(
@@ -43,6 +54,7 @@ def build_worker(client: Client, settings: Settings, pool: asyncpg.Pool[asyncpg.
         workflows=WORKFLOWS,
         activities=activities_for(pool),
         max_cached_workflows=WORKFLOW_CACHE_SIZE,
+        workflow_runner=WORKFLOW_RUNNER,
     )
 
 

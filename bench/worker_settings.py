@@ -13,9 +13,11 @@ from typing import Any
 import asyncpg
 from temporalio.client import Client
 
-# Everything that decides how many tasks a worker takes and how it keeps runs; not what it runs.
+# Everything that decides how many tasks a worker takes, how it keeps runs and how it runs
+# their code (the sandbox or not); not what it runs.
 SHARED_KEYS = (
     "max_cached_workflows",
+    "workflow_runner",
     "max_concurrent_workflow_tasks",
     "max_concurrent_activities",
     "max_concurrent_local_activities",
@@ -59,4 +61,5 @@ async def product_worker_settings(client: Client, database_url: str) -> tuple[di
 def describe(settings: dict[str, Any]) -> str:
     """The settings a reader compares: cache and slots."""
     shown = ("max_cached_workflows", "max_concurrent_workflow_tasks", "max_concurrent_activities")
-    return ", ".join(f"{key}={settings.get(key)!r}" for key in shown)
+    runner = type(settings.get("workflow_runner")).__name__
+    return ", ".join(f"{key}={settings.get(key)!r}" for key in shown) + f", runner={runner}"
