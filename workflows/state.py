@@ -92,6 +92,9 @@ class StepState:
 class TrajectoryState:
     """All that the workflow knows about one trajectory, and the rules to change it."""
 
+    # Attributes that only remember results of pure functions of the state: not state.
+    MEMOS = ("_dates",)
+
     def __init__(self, inp: TrajectoryInput, started_on: date) -> None:
         self.input = inp
         self.request = inp.request
@@ -108,6 +111,7 @@ class TrajectoryState:
         self.rejected_messages = 0
         self.completion_order: list[str] = []
         self.steps: dict[str, StepState] = {s.id: StepState(s) for s in inp.template.steps}
+        self._dates: dict[tuple[int, date], date] = {}  # date_for, by rule and anchor date
 
     # --- identities -------------------------------------------------------------------------
 
@@ -271,7 +275,14 @@ class TrajectoryState:
         anchor = self.anchor_date(rule.anchor)
         if anchor is None:
             return None
-        return deadline_for(concrete_rule(rule, self.request.deadlines), anchor)
+        # Asked for every open step on every change, and again on every replay: kept per
+        # rule (the template's own objects, alive as long as the state) and anchor date.
+        key = (id(rule), anchor)
+        found = self._dates.get(key)
+        if found is None:
+            found = deadline_for(concrete_rule(rule, self.request.deadlines), anchor)
+            self._dates[key] = found
+        return found
 
     def due_date(self, step: StepState) -> date | None:
         return self.date_for(step.spec.deadline)
@@ -283,7 +294,12 @@ class TrajectoryState:
         return due is not None and today > due
 
     def any_overdue(self, today: date) -> bool:
-        return any(self.is_overdue(step, today) for step in self.steps.values())
+        # Asked on every change: only open steps can be late, so only theirs are computed.
+        return any(
+            self.is_overdue(step, today)
+            for step in self.steps.values()
+            if step.status is StepStatus.OPEN
+        )
 
     def next_deadline(self, today: date) -> date | None:
         dues = [

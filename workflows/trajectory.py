@@ -481,7 +481,10 @@ class InkantelingTrajectory:
                 if now < available_at and (wake is None or available_at < wake):
                     wake = available_at
             version = self._version
-            await self._wait(self._either(done, self._changed_since(version)), wake)
+            # `done` is a function of the state, and every change of the state bumps the
+            # version: waking on the version alone is the same wait, without evaluating a
+            # round's verdict at every check of the condition.
+            await self._wait(self._changed_since(version), wake)
             self._changed(bump=False)
 
     # --- notifications (through the journal into the outbox) -------------------------------

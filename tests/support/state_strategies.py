@@ -412,7 +412,10 @@ def _frozen(value: Any) -> Any:
     if kind is set or kind is frozenset:
         return frozenset([_frozen(item) for item in value])
     if hasattr(value, "__dict__"):
-        return (kind.__name__, _frozen(vars(value)))
+        # Memos of pure functions of the state (TrajectoryState.MEMOS) are not state.
+        memos = getattr(kind, "MEMOS", ())
+        held = {name: item for name, item in vars(value).items() if name not in memos}
+        return (kind.__name__, _frozen(held))
     return value
 
 
