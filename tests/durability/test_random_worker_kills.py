@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 
 import asyncpg
 import pytest
 
-from schemas.common import CooperationKind
+from schemas.common import CooperationKind, StepKind
 from schemas.template import Phase
-from schemas.trajectory import TrajectoryRequest, TrajectoryStatus
+from schemas.trajectory import StepStatus, TrajectoryRequest, TrajectoryStatus
+from templates.loader import load_template
 from tests.support.faults import (
     Trajectories,
     WorkerProcess,
@@ -42,10 +44,11 @@ KINDS = (
     CooperationKind.SHARED_SERVICE,
     CooperationKind.INTERLOKALE_VERENIGING,
 )
-# Enough kills that lost workflow tasks and cut-off activities are certain to occur; the
-# effective date lies 20 s of wall time ahead, so every trajectory lives through several
-# (each kill waits up to 2 s and then for a fresh worker's start, seconds on a loaded
-# machine: 12 s once left room for only one).
+# Enough kills that lost workflow tasks and cut-off activities are certain to occur. The
+# effective date lies 20 s of wall time ahead, and each trajectory's last task is held until
+# that many kills happened: a faster worker, or a slow start of a fresh one on a loaded
+# machine (each kill waits up to 2 s, then for the new worker to poll), cannot let the
+# trajectories end first.
 AT_LEAST_KILLS = 3
 # Every kill costs a worker start (seconds of CPU on a small machine): enough, not more.
 AT_MOST_KILLS = 6
@@ -53,6 +56,15 @@ AT_MOST_KILLS = 6
 
 def finished(status: TrajectoryStatus) -> bool:
     return status.finished_on is not None
+
+
+def last_task(kind: CooperationKind) -> str:
+    """The template's last task: held until enough kills happened."""
+    return next(s.id for s in reversed(load_template(kind).steps) if s.kind is StepKind.TASK)
+
+
+def held_open(step_id: str) -> Callable[[TrajectoryStatus], bool]:
+    return lambda s: any(v.id == step_id and v.status is StepStatus.OPEN for v in s.steps)
 
 
 async def test_trajectories_survive_workers_killed_at_random(
@@ -78,6 +90,7 @@ async def test_trajectories_survive_workers_killed_at_random(
 
     kills = 0
     all_done = asyncio.Event()
+    enough_kills = asyncio.Event()
 
     async def kill_at_random() -> None:
         nonlocal kills
@@ -88,10 +101,27 @@ async def test_trajectories_survive_workers_killed_at_random(
             victim = alive.pop(chance.randrange(len(alive)))
             victim.kill()
             kills += 1
+            if kills >= AT_LEAST_KILLS:
+                enough_kills.set()
             alive.append(await workers.start())
 
     killer = asyncio.create_task(kill_at_random())
     try:
+        last = [last_task(kind) for kind in KINDS]
+        await asyncio.gather(
+            *(
+                drive(
+                    h,
+                    until=held_open(step),
+                    hold=frozenset({step}),
+                    within=200,
+                    what=f"{h.id} at its last task",
+                )
+                for h, step in zip(handles, last, strict=True)
+            )
+        )
+        async with asyncio.timeout(120):
+            await enough_kills.wait()
         await asyncio.gather(
             *(drive(h, until=finished, within=200, what=f"{h.id} integrated") for h in handles)
         )
