@@ -57,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.calendar import TrajectoryCalendar, start_of
     from workflows.journal import AuditJournal
     from workflows.state import MessageRejected, StepState, TrajectoryState
+    from workflows.timers import WakeTimer
 
 # workflow.patched id: the calendar moves with recorded facts, not with workflow.now().
 CALENDAR_FROM_HISTORY = "calendar-from-history"
@@ -80,6 +81,10 @@ JOURNAL_SEQ_IN_MEMO = "journal-seq-in-memo"
 JOURNAL_MEMO = "journal_persisted_seq"
 # workflow.patched id: a signal that repeats what was recorded is itself recorded.
 REPEATS_RECORDED = "repeats-recorded"
+# workflow.patched id: fewer commands for the same trajectory. A step keeps its timer while the
+# moment it waits for stays the same (workflows/timers.py), and the search attributes and the
+# Web UI's details are published once per workflow task instead of after every change.
+LEAN_COMMANDS = "lean-commands"
 # The failure type a refused message carries to its sender (operations/messages.py reads its
 # message; clients may match on the type).
 REFUSED = "MessageRejected"
@@ -122,6 +127,11 @@ class InkantelingTrajectory:
             starts_on=inp.request.calendar.starts_on if from_history else None,
         )
         self._state = TrajectoryState(inp, self._today())
+        # Asked once, at the start: runs from before the patch keep their commands, so their
+        # histories replay (docs/changing-workflows.md).
+        self._lean = workflow.patched(LEAN_COMMANDS)
+        self._unpublished = False  # a change the search attributes do not show yet
+        self._phase: Phase | None = None  # the phase the journal last recorded
         self._ref = TrajectoryRef(
             workflow_id=info.workflow_id,
             run_id=info.first_execution_run_id,
@@ -154,10 +164,16 @@ class InkantelingTrajectory:
         if problem is not None:
             raise MessageRejected(problem)
 
-    async def _wait(self, condition: Callable[[], bool], until: datetime | None) -> bool:
+    async def _wait(
+        self,
+        condition: Callable[[], bool],
+        until: datetime | None,
+        timer: WakeTimer | None = None,
+    ) -> bool:
         """Wait for `condition` or until the calendar reaches `until`. True if the condition
-        held. An abort ends every wait: step coroutines stop cooperatively by raising
-        `_Aborted`, so no timer or activity is left half-cancelled."""
+        held. `timer`, the caller's across its waits, is kept while `until` stays the same.
+        An abort ends every wait: step coroutines stop cooperatively by raising `_Aborted`,
+        so no timer or activity is left half-cancelled."""
 
         def stop() -> bool:
             return condition() or self._state.abort is not None
@@ -166,7 +182,12 @@ class InkantelingTrajectory:
             await workflow.wait_condition(stop)
         else:
             timeout = self._calendar.timer_for(until, workflow.now())
-            if timeout is not None:
+            if timeout is not None and timer is not None and self._lean:
+                timer.aim(until, timeout)
+                await workflow.wait_condition(lambda: stop() or timer.fired())
+                if timer.fired():
+                    self._calendar.timer_fired(until)
+            elif timeout is not None:
                 try:
                     await workflow.wait_condition(stop, timeout=timeout)
                 except TimeoutError:
@@ -199,6 +220,7 @@ class InkantelingTrajectory:
             actor=request.coordinator,
         )
         flusher = asyncio.create_task(self._flush_journal())
+        publisher = asyncio.create_task(self._publish_changes()) if self._lean else None
         # Every row an action writes refers to the trajectory row the first flush creates.
         await workflow.wait_condition(lambda: self._journal.persisted >= 1)
         with contextlib.suppress(_Aborted):  # an abort ends the drive; compensation follows
@@ -213,9 +235,15 @@ class InkantelingTrajectory:
             )
         self._changed()
         await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self._journal.all_persisted()
+            lambda: (
+                workflow.all_handlers_finished()
+                and self._journal.all_persisted()
+                and not self._unpublished
+            )
         )
         flusher.cancel()
+        if publisher is not None:
+            publisher.cancel()
         return self._status()
 
     async def _drive(self) -> None:
@@ -430,6 +458,20 @@ class InkantelingTrajectory:
         """Wait for `done`, sending one reminder before the due date and one escalation after
         it. `on_deadline` may settle the step at the deadline (a round closes); otherwise the
         step stays open and overdue."""
+        timer = WakeTimer()
+        try:
+            await self._deadline_loop(step, done, alive, on_deadline, timer)
+        finally:
+            timer.cancel()
+
+    async def _deadline_loop(
+        self,
+        step: StepState,
+        done: Callable[[], bool],
+        alive: Callable[[], bool],
+        on_deadline: Callable[[StepState], bool] | None,
+        timer: WakeTimer,
+    ) -> None:
         catalogue = self._state.request.deadlines
         while not done() and alive():
             due = self._state.due_date(step)
@@ -484,7 +526,7 @@ class InkantelingTrajectory:
             # `done` is a function of the state, and every change of the state bumps the
             # version: waking on the version alone is the same wait, without evaluating a
             # round's verdict at every check of the condition.
-            await self._wait(self._changed_since(version), wake)
+            await self._wait(self._changed_since(version), wake, timer)
             self._changed(bump=False)
 
     # --- notifications (through the journal into the outbox) -------------------------------
@@ -556,20 +598,26 @@ class InkantelingTrajectory:
         assert spec.wait_until is not None
         if spec.wait_until.anchor == "effective-date":
             await self._settle_effective_date()
-        while True:
-            target = self._state.date_for(spec.wait_until)
-            assert target is not None
-            resume_day = (
-                target if spec.resume is WaitResume.START_OF_DAY else target + timedelta(days=1)
-            )
-            version = self._version
-            changed = await self._wait(self._changed_since(version), start_of(resume_day))
-            if not alive():
-                return
-            if not changed:
-                break
-            if spec.wait_until.anchor == "effective-date":
-                await self._settle_effective_date()
+        timer = WakeTimer()
+        try:
+            while True:
+                target = self._state.date_for(spec.wait_until)
+                assert target is not None
+                resume_day = (
+                    target if spec.resume is WaitResume.START_OF_DAY else target + timedelta(days=1)
+                )
+                version = self._version
+                changed = await self._wait(
+                    self._changed_since(version), start_of(resume_day), timer
+                )
+                if not alive():
+                    return
+                if not changed:
+                    break
+                if spec.wait_until.anchor == "effective-date":
+                    await self._settle_effective_date()
+        finally:
+            timer.cancel()
         self._state.complete_step(step, self._today())
         self._record(
             ev.StepDone(waited_until=target),
@@ -705,8 +753,38 @@ class InkantelingTrajectory:
     # --- publishing: search attributes and the Web UI summary ------------------------------
 
     def _changed(self, *, bump: bool = True) -> None:
+        """The state changed (`bump`), or only the calendar moved: wake the waiting coroutines
+        and get the change published."""
         if bump:
             self._version += 1
+        if not self._lean:
+            self._publish(record_phase=True)
+            return
+        if bump:  # the phase follows the state alone, not the calendar
+            self._record_phase_change()
+        self._unpublished = True
+
+    def _record_phase_change(self) -> None:
+        phase = self._state.phase()
+        if self._phase is not None and phase is not self._phase:
+            self._record(
+                ev.PhaseChanged(previous=self._phase, phase=phase),
+                f"phase {self._phase.value} -> {phase.value}",
+            )
+        self._phase = phase
+
+    async def _publish_changes(self) -> None:
+        """Publish once the workflow task's other work is done: a condition is checked only
+        when no coroutine can run, so a batch of decisions in one task costs one upsert."""
+        while True:
+            await workflow.wait_condition(lambda: self._unpublished)
+            self._unpublished = False
+            self._publish()
+
+    def _publish(self, *, record_phase: bool = False) -> None:
+        """Search attributes for the Web UI's lists and the summary in its details, when
+        they changed. `record_phase`: runs from before `lean-commands` record a new phase
+        here, at every change (newer ones in `_changed`)."""
         today = self._today()
         phase = self._state.phase()
         pending = self._state.pending_authorities()
@@ -729,7 +807,7 @@ class InkantelingTrajectory:
                 sa.COOPERATION_ID.value_set(self._ref.cooperation_id),
             ]
         workflow.upsert_search_attributes(updates)
-        if phase is not previous["phase"] and previous["phase"] is not None:
+        if record_phase and phase is not previous["phase"] and previous["phase"] is not None:
             self._record(
                 ev.PhaseChanged(previous=previous["phase"], phase=phase),
                 f"phase {previous['phase'].value} -> {phase.value}",

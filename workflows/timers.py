@@ -1,0 +1,45 @@
+"""A wake-up timer that outlives the waits it serves.
+
+A step coroutine waits for a change of the trajectory's state or for a moment on its calendar
+(a reminder, a deadline, the end of a statutory period), then looks again. Waiting with
+`workflow.wait_condition(..., timeout=...)` starts a timer per wait and cancels it when the
+state changes first: with 17 councils deciding, every decision cancelled and restarted the
+timer of every open step, two history events each, and a history that every workflow task
+replays grew by a fifth. `WakeTimer` keeps one timer for as long as the moment it waits for
+stays the same, so a change of state costs no timer command at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+
+
+class WakeTimer:
+    """One timer for one moment; aimed at another moment, it starts a new one."""
+
+    def __init__(self) -> None:
+        self._moment: datetime | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def aim(self, moment: datetime, duration: timedelta) -> None:
+        """Run until `moment`, which is `duration` away; a timer already running for that
+        moment is kept (its duration was computed when it started and still holds)."""
+        if self._moment == moment and self._task is not None and not self._task.done():
+            return
+        self.cancel()
+        self._moment = moment
+        self._task = asyncio.create_task(workflow.sleep(duration))
+
+    def fired(self) -> bool:
+        task = self._task
+        return task is not None and task.done() and not task.cancelled()
+
+    def cancel(self) -> None:
+        """Stop the timer (if it still runs); called when its waits are over."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self._task = None
+        self._moment = None
