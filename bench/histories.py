@@ -1,6 +1,7 @@
 """What a workflow's history holds, counted from the history the server returns: updates
 accepted, activities scheduled, the order they came in (the bare workflow's plan), and the
-history's size as the JSON `temporal workflow show --output json` prints."""
+history's size as the JSON `temporal workflow show --output json` prints (the target's
+measure), beside the size the server itself counts against its history limits."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ class HistoryFigures:
     activity_plan: tuple[int, ...]
     # (event type, count, bytes of their JSON), largest first: what makes the history big.
     by_type: tuple[tuple[str, int, int], ...] = ()
+    # The server's own count (protobuf, payloads as bytes, not base64), which its history
+    # size limits apply to: `history_size_bytes` of the workflow's description.
+    server_bytes: int = 0
 
     def bare_plan(self) -> BarePlan:
         return BarePlan(activities=list(self.activity_plan))
@@ -48,12 +52,14 @@ class HistoryFigures:
         return (
             f"{self.updates} updates, {self.activities} activities, "
             f"{self.workflow_tasks} workflow tasks, {self.events} events, "
-            f"{self.json_bytes / 1000:.0f} KB, {self.compact_bytes / 1000:.0f} KB unindented"
+            f"{self.json_bytes / 1000:.0f} KB, {self.compact_bytes / 1000:.0f} KB unindented, "
+            f"{self.server_bytes / 1000:.0f} KB as the server counts it"
         )
 
 
 async def history_figures(handle: WorkflowHandle[Any, Any]) -> HistoryFigures:
     history = await handle.fetch_history()
+    info = (await handle.describe()).raw_description.workflow_execution_info
     kinds: Counter[EventType.ValueType] = Counter()
     sizes: Counter[EventType.ValueType] = Counter()
     plan = [0]
@@ -75,4 +81,5 @@ async def history_figures(handle: WorkflowHandle[Any, Any]) -> HistoryFigures:
             (EventType.Name(kind).removeprefix("EVENT_TYPE_"), kinds[kind], size)
             for kind, size in sizes.most_common()
         ),
+        server_bytes=info.history_size_bytes,
     )

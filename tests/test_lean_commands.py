@@ -6,6 +6,7 @@ cache), so each event saved is saved again on every later task."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +21,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.registry import activities_for
+from db import trajectories
 from operations.start import start_trajectory
+from schemas.audit import EventKind
 from schemas.common import CooperationKind
 from schemas.trajectory import StepStatus, TrajectoryStatus
 from tests.support.members import MUNICIPALITIES
@@ -167,3 +170,38 @@ async def test_messages_in_one_task_publish_once(
         commands.append(event)
     upserts = [e for e in commands if e.event_type == UPSERT]
     assert len(upserts) == 1
+
+
+async def test_live_flushes_carry_what_replays_leave_out(
+    dev_env: WorkflowEnvironment, database_url: str
+) -> None:
+    """A worker without a cache replays every earlier journal flush on every workflow task,
+    and those replayed inputs carry neither records nor the full status (Temporal keeps the
+    recorded ones). The flushes that run are whole: PostgreSQL holds every record in order
+    and the full status of the phase the trajectory reached."""
+    queue = "lean-flushes"
+    async with worker_on(dev_env.client, database_url, queue):
+        handle, _ = await open_council_round(dev_env, queue, CooperationKind.PROJECTVERENIGING)
+        try:
+            await until_settled(handle)
+            status = await status_of(handle)
+            phases = [e for e in status.timeline if e.kind is EventKind.PHASE_CHANGED]
+            assert len(phases) >= 2  # the status was sent again at each of these
+            conn = await asyncpg.connect(database_url)
+            try:
+                trajectory_id = await conn.fetchval(
+                    "SELECT id FROM trajectories WHERE workflow_id = $1", handle.id
+                )
+                stored = await conn.fetchval(
+                    "SELECT status FROM trajectories WHERE id = $1", trajectory_id
+                )
+                events = await trajectories.events_of(conn, trajectory_id)
+            finally:
+                await conn.close()
+        finally:
+            await handle.terminate("test finished")
+    assert [e.seq for e in events] == list(range(1, len(status.timeline) + 1))
+    assert [e.kind for e in events] == [e.kind for e in status.timeline]
+    full = TrajectoryStatus.model_validate({**json.loads(stored), "timeline": ()})
+    assert full.phase is status.phase
+    assert [(s.id, s.status) for s in full.steps] == [(s.id, s.status) for s in status.steps]

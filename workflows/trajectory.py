@@ -699,7 +699,18 @@ class InkantelingTrajectory:
         while True:
             await workflow.wait_condition(self._journal.has_unpersisted)
             batch = self._journal.next_batch()
-            payload = JournalBatch(trajectory=self._ref, records=batch, snapshot=self._snapshot())
+            # A worker without a cache replays every flush of the history on every workflow
+            # task, and the SDK converts and encrypts each replayed command's input again only
+            # to throw it away: Temporal does not compare an activity's input on replay, and
+            # the activity ran with the input the history holds. A replayed flush therefore
+            # carries neither the records nor the full status (which is most of the replay's
+            # cost in the state machine); the journal's own bookkeeping is the same either way.
+            recorded = workflow.unsafe.is_replaying_history_events()
+            payload = JournalBatch(
+                trajectory=self._ref,
+                records=() if recorded else batch,
+                snapshot=self._snapshot(with_status=not recorded),
+            )
             try:
                 await workflow.execute_activity_method(
                     JournalActivities.persist_journal,
@@ -725,18 +736,21 @@ class InkantelingTrajectory:
             self._memo_patched = workflow.patched(JOURNAL_SEQ_IN_MEMO)
         return self._memo_patched
 
-    def _snapshot(self) -> Snapshot:
+    def _snapshot(self, *, with_status: bool = True) -> Snapshot:
         """The trajectory row after a batch: a compact summary every time, the full status
         (some 15 KB, the bulk of a history when it went with every batch) only when the phase
         or the end changed since the last one. Live readers ask the workflow; the stored status
-        serves reports when no worker answers (report/live.py) and finished trajectories."""
+        serves reports when no worker answers (report/live.py) and finished trajectories.
+        `with_status=False` (a replayed flush) leaves the status out but keeps count of when
+        it was sent, so the live flushes send it exactly when a cached worker would."""
         today = self._today()
         moment = (self._state.phase(), self._state.finished_on is not None)
         status_json: dict[str, Any] | None = None
         if moment != self._status_sent_for:
             self._status_sent_for = moment
-            status = self._status(with_timeline=False)
-            status_json = status.model_dump(mode="json", exclude={"timeline"})
+            if with_status:
+                status = self._status(with_timeline=False)
+                status_json = status.model_dump(mode="json", exclude={"timeline"})
         return Snapshot(
             phase=self._state.phase(),
             today=today,
@@ -795,11 +809,18 @@ class InkantelingTrajectory:
         if current == previous:
             return
         self._published.update(current)
-        updates: list[SearchAttributeUpdate[Any]] = [
-            sa.PHASE.value_set(phase.value),
-            sa.PENDING_AUTHORITIES.value_set(pending),
-            sa.OVERDUE.value_set(overdue),
-            sa.EFFECTIVE_DATE.value_set(effective),
+        every: dict[str, SearchAttributeUpdate[Any]] = {
+            "phase": sa.PHASE.value_set(phase.value),
+            "pending": sa.PENDING_AUTHORITIES.value_set(pending),
+            "overdue": sa.OVERDUE.value_set(overdue),
+            "effective": sa.EFFECTIVE_DATE.value_set(effective),
+        }
+        # Since `lean-commands` only what changed (a decision usually changes the pending
+        # authorities alone): the SDK encodes every value of an upsert on every replay.
+        updates = [
+            update
+            for key, update in every.items()
+            if not self._lean or current[key] != previous[key]
         ]
         if previous["phase"] is None:
             updates += [
