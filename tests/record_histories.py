@@ -338,6 +338,7 @@ async def repeated_messages(env: WorkflowEnvironment, queue: str) -> Handle:
         await send("decide", decision(authority, status.today))
     await wait_for(handle, lambda s: any(e.kind == "message-repeated" for e in s.timeline), env=env)
     await play_everyone(handle, via_signals(handle), env=env)
+    await until_closed(handle)
     return handle
 
 

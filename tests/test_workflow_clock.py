@@ -25,6 +25,8 @@ MAY_READ_THE_CLOCK = {
     "calendar and journal time read the clock); None for every other run",
     "_check_stamp": "a validator: validators never run on replay",
     "_wait": "how long a timer runs (Temporal does not replay a timer's duration)",
+    "_ring_alarm": "how long the alarm's timer runs; whether it runs follows from the "
+    "calendar (a moment the calendar has not reached)",
 }
 CLOCK_READS = {"now"}
 

@@ -112,6 +112,11 @@ class TrajectoryCalendar:
             return max(remaining, SHORTEST_TIMER) if until > self.clock else None
         return remaining if remaining > timedelta(0) else None
 
+    def has_reached(self, moment: datetime) -> bool:
+        """Whether the calendar is at or past `moment` (runs since `calendar-from-history`;
+        a run from before never is: its waits end with their own timers)."""
+        return self.from_history and self.clock >= moment
+
     def timer_fired(self, until: datetime) -> None:
         """The timer set by `timer_for(until)` fired: the calendar reached `until`."""
         if self.from_history:

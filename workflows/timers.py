@@ -1,20 +1,42 @@
-"""A wake-up timer that outlives the waits it serves.
+"""The trajectory's alarm: one timer for the earliest moment any step waits for.
 
 A step coroutine waits for a change of the trajectory's state or for a moment on its calendar
 (a reminder, a deadline, the end of a statutory period), then looks again. Waiting with
 `workflow.wait_condition(..., timeout=...)` starts a timer per wait and cancels it when the
 state changes first: with 17 councils deciding, every decision cancelled and restarted the
 timer of every open step, two history events each, and a history that every workflow task
-replays grew by a fifth. `WakeTimer` keeps one timer for as long as the moment it waits for
-stays the same, so a change of state costs no timer command at all.
+replays grew by a fifth. Instead, steps tell the `Alarm` which moment they wait for, and one
+coroutine keeps one timer running until the earliest of them (`WakeTimer`): a change of state
+moves no timer, and a step that opens or ends moves it only when it changes the earliest moment.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+
+
+class Alarm:
+    """The moments the open steps wait for, each under a token of its wait."""
+
+    def __init__(self) -> None:
+        self._moments: dict[int, datetime] = {}
+        self._tokens = itertools.count()
+
+    def want(self, moment: datetime) -> int:
+        token = next(self._tokens)
+        self._moments[token] = moment
+        return token
+
+    def drop(self, token: int) -> None:
+        self._moments.pop(token, None)
+
+    def earliest(self, after: datetime) -> datetime | None:
+        """The earliest moment wanted that the calendar has not reached yet."""
+        return min((m for m in self._moments.values() if m > after), default=None)
 
 
 class WakeTimer:
@@ -38,7 +60,7 @@ class WakeTimer:
         return task is not None and task.done() and not task.cancelled()
 
     def cancel(self) -> None:
-        """Stop the timer (if it still runs); called when its waits are over."""
+        """Stop the timer (if it still runs)."""
         if self._task is not None and not self._task.done():
             self._task.cancel()
         self._task = None

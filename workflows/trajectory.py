@@ -57,7 +57,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.calendar import TrajectoryCalendar, start_of
     from workflows.journal import AuditJournal
     from workflows.state import MessageRejected, StepState, TrajectoryState
-    from workflows.timers import WakeTimer
+    from workflows.timers import Alarm, WakeTimer
 
 # workflow.patched id: the calendar moves with recorded facts, not with workflow.now().
 CALENDAR_FROM_HISTORY = "calendar-from-history"
@@ -81,9 +81,10 @@ JOURNAL_SEQ_IN_MEMO = "journal-seq-in-memo"
 JOURNAL_MEMO = "journal_persisted_seq"
 # workflow.patched id: a signal that repeats what was recorded is itself recorded.
 REPEATS_RECORDED = "repeats-recorded"
-# workflow.patched id: fewer commands for the same trajectory. A step keeps its timer while the
-# moment it waits for stays the same (workflows/timers.py), and the search attributes and the
-# Web UI's details are published once per workflow task instead of after every change.
+# workflow.patched id: fewer commands for the same trajectory. One timer runs until the earliest
+# moment any step waits for (workflows/timers.py) instead of one per step and wait, the search
+# attributes and the Web UI's details are published once per workflow task instead of after
+# every change, and a flush followed by another leaves the memo alone.
 LEAN_COMMANDS = "lean-commands"
 # The failure type a refused message carries to its sender (operations/messages.py reads its
 # message; clients may match on the type).
@@ -131,6 +132,7 @@ class InkantelingTrajectory:
         # histories replay (docs/changing-workflows.md).
         self._lean = workflow.patched(LEAN_COMMANDS)
         self._unpublished = False  # a change the search attributes do not show yet
+        self._alarm = Alarm()  # the moments the steps wait for (lean-commands)
         self._phase: Phase | None = None  # the phase the journal last recorded
         self._ref = TrajectoryRef(
             workflow_id=info.workflow_id,
@@ -164,16 +166,10 @@ class InkantelingTrajectory:
         if problem is not None:
             raise MessageRejected(problem)
 
-    async def _wait(
-        self,
-        condition: Callable[[], bool],
-        until: datetime | None,
-        timer: WakeTimer | None = None,
-    ) -> bool:
+    async def _wait(self, condition: Callable[[], bool], until: datetime | None) -> bool:
         """Wait for `condition` or until the calendar reaches `until`. True if the condition
-        held. `timer`, the caller's across its waits, is kept while `until` stays the same.
-        An abort ends every wait: step coroutines stop cooperatively by raising `_Aborted`,
-        so no timer or activity is left half-cancelled."""
+        held. An abort ends every wait: step coroutines stop cooperatively by raising
+        `_Aborted`, so no timer or activity is left half-cancelled."""
 
         def stop() -> bool:
             return condition() or self._state.abort is not None
@@ -182,11 +178,15 @@ class InkantelingTrajectory:
             await workflow.wait_condition(stop)
         else:
             timeout = self._calendar.timer_for(until, workflow.now())
-            if timeout is not None and timer is not None and self._lean:
-                timer.aim(until, timeout)
-                await workflow.wait_condition(lambda: stop() or timer.fired())
-                if timer.fired():
-                    self._calendar.timer_fired(until)
+            if timeout is not None and self._lean:
+                # The alarm's timer moves the calendar (`_ring_alarm`); so may any other fact.
+                token = self._alarm.want(until)
+                try:
+                    await workflow.wait_condition(
+                        lambda: stop() or self._calendar.has_reached(until)
+                    )
+                finally:
+                    self._alarm.drop(token)
             elif timeout is not None:
                 try:
                     await workflow.wait_condition(stop, timeout=timeout)
@@ -198,6 +198,24 @@ class InkantelingTrajectory:
 
     def _changed_since(self, version: int) -> Callable[[], bool]:
         return lambda: self._version != version
+
+    async def _ring_alarm(self) -> None:
+        """Keep one timer running until the earliest moment a step waits for (lean-commands).
+        When it fires, the calendar reaches that moment and the steps waiting for it wake."""
+        timer = WakeTimer()
+        while True:
+            moment = self._alarm.earliest(after=self._calendar.clock)
+            duration = None if moment is None else self._calendar.timer_for(moment, workflow.now())
+            if moment is None or duration is None:
+                timer.cancel()
+            else:
+                timer.aim(moment, duration)
+            await workflow.wait_condition(self._alarm_moved(timer, moment))
+            if moment is not None and timer.fired():
+                self._calendar.timer_fired(moment)
+
+    def _alarm_moved(self, timer: WakeTimer, moment: datetime | None) -> Callable[[], bool]:
+        return lambda: timer.fired() or self._alarm.earliest(after=self._calendar.clock) != moment
 
     @staticmethod
     def _either(first: Callable[[], bool], second: Callable[[], bool]) -> Callable[[], bool]:
@@ -221,6 +239,7 @@ class InkantelingTrajectory:
         )
         flusher = asyncio.create_task(self._flush_journal())
         publisher = asyncio.create_task(self._publish_changes()) if self._lean else None
+        alarm = asyncio.create_task(self._ring_alarm()) if self._lean else None
         # Every row an action writes refers to the trajectory row the first flush creates.
         await workflow.wait_condition(lambda: self._journal.persisted >= 1)
         with contextlib.suppress(_Aborted):  # an abort ends the drive; compensation follows
@@ -242,8 +261,9 @@ class InkantelingTrajectory:
             )
         )
         flusher.cancel()
-        if publisher is not None:
-            publisher.cancel()
+        for helper in (publisher, alarm):
+            if helper is not None:
+                helper.cancel()
         return self._status()
 
     async def _drive(self) -> None:
@@ -458,20 +478,6 @@ class InkantelingTrajectory:
         """Wait for `done`, sending one reminder before the due date and one escalation after
         it. `on_deadline` may settle the step at the deadline (a round closes); otherwise the
         step stays open and overdue."""
-        timer = WakeTimer()
-        try:
-            await self._deadline_loop(step, done, alive, on_deadline, timer)
-        finally:
-            timer.cancel()
-
-    async def _deadline_loop(
-        self,
-        step: StepState,
-        done: Callable[[], bool],
-        alive: Callable[[], bool],
-        on_deadline: Callable[[StepState], bool] | None,
-        timer: WakeTimer,
-    ) -> None:
         catalogue = self._state.request.deadlines
         while not done() and alive():
             due = self._state.due_date(step)
@@ -526,7 +532,7 @@ class InkantelingTrajectory:
             # `done` is a function of the state, and every change of the state bumps the
             # version: waking on the version alone is the same wait, without evaluating a
             # round's verdict at every check of the condition.
-            await self._wait(self._changed_since(version), wake, timer)
+            await self._wait(self._changed_since(version), wake)
             self._changed(bump=False)
 
     # --- notifications (through the journal into the outbox) -------------------------------
@@ -598,26 +604,20 @@ class InkantelingTrajectory:
         assert spec.wait_until is not None
         if spec.wait_until.anchor == "effective-date":
             await self._settle_effective_date()
-        timer = WakeTimer()
-        try:
-            while True:
-                target = self._state.date_for(spec.wait_until)
-                assert target is not None
-                resume_day = (
-                    target if spec.resume is WaitResume.START_OF_DAY else target + timedelta(days=1)
-                )
-                version = self._version
-                changed = await self._wait(
-                    self._changed_since(version), start_of(resume_day), timer
-                )
-                if not alive():
-                    return
-                if not changed:
-                    break
-                if spec.wait_until.anchor == "effective-date":
-                    await self._settle_effective_date()
-        finally:
-            timer.cancel()
+        while True:
+            target = self._state.date_for(spec.wait_until)
+            assert target is not None
+            resume_day = (
+                target if spec.resume is WaitResume.START_OF_DAY else target + timedelta(days=1)
+            )
+            version = self._version
+            changed = await self._wait(self._changed_since(version), start_of(resume_day))
+            if not alive():
+                return
+            if not changed:
+                break
+            if spec.wait_until.anchor == "effective-date":
+                await self._settle_effective_date()
         self._state.complete_step(step, self._today())
         self._record(
             ev.StepDone(waited_until=target),
@@ -722,7 +722,10 @@ class InkantelingTrajectory:
                 workflow.logger.exception("persisting the journal failed; retrying")
                 continue
             self._journal.mark_persisted(batch)
-            if self._persisted_in_memo():
+            # Since `lean-commands`, a flush with records waiting behind it leaves its command
+            # by scheduling the next flush in the same workflow task: no memo needed then.
+            next_flush_follows = self._lean and self._journal.has_unpersisted()
+            if self._persisted_in_memo() and not next_flush_follows:
                 # Every workflow task that takes in a flush's result leaves a command, so no
                 # two tasks in a row around the journal activity are without commands, whatever
                 # else left one (a refusal before acceptance: a clock running ahead, a payload
