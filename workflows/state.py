@@ -41,6 +41,10 @@ from schemas.trajectory import (
 )
 
 FINAL_OUTCOMES = (Outcome.APPROVE, Outcome.REJECT, Outcome.ABSTAIN)
+# One party's vote as a verdict counts it: authority, weight, municipality or not, outcome.
+_VoteKey = tuple[str, int, bool, Outcome | None]
+# A phase's place in the trajectory's order of phases.
+_PHASE_RANK = {phase: rank for rank, phase in enumerate(STEP_PHASES)}
 # A single body's own decision passes only when it approves.
 _SINGLE_BODY_RULE: DecisionRule = Unanimity()
 EARLIEST_SESSION_YEAR = 2000
@@ -93,7 +97,7 @@ class TrajectoryState:
     """All that the workflow knows about one trajectory, and the rules to change it."""
 
     # Attributes that only remember results of pure functions of the state: not state.
-    MEMOS = ("_dates",)
+    MEMOS = ("_dates", "_verdicts")
 
     def __init__(self, inp: TrajectoryInput, started_on: date) -> None:
         self.input = inp
@@ -112,6 +116,8 @@ class TrajectoryState:
         self.completion_order: list[str] = []
         self.steps: dict[str, StepState] = {s.id: StepState(s) for s in inp.template.steps}
         self._dates: dict[tuple[int, date], date] = {}  # date_for, by rule and anchor date
+        # verdict, by step, closed or not, and the votes as they stand (see `verdict`)
+        self._verdicts: dict[tuple[str, bool, tuple[_VoteKey, ...]], RoundVerdict] = {}
 
     # --- identities -------------------------------------------------------------------------
 
@@ -313,22 +319,35 @@ class TrajectoryState:
 
     # --- decisions --------------------------------------------------------------------------
 
-    def party_votes(self, step: StepState, *, closed: bool) -> list[PartyVote]:
-        votes: list[PartyVote] = []
+    def _vote_key(self, step: StepState, *, closed: bool) -> tuple[_VoteKey, ...]:
+        """Each party's vote as `party_votes` builds it: authority, weight, municipality or
+        not, outcome (silence counted as abstention once the round is closed)."""
+        key: list[_VoteKey] = []
         for party in step.parties.values():
             participant = self._participant(party.authority_id)
             outcome = party.outcome
             if closed and outcome not in FINAL_OUTCOMES:
                 outcome = Outcome.ABSTAIN
-            votes.append(
-                PartyVote(
-                    authority_id=party.authority_id,
-                    votes=participant.votes if participant else 1,
-                    is_municipality=participant.is_municipality if participant else False,
-                    outcome=outcome,
+            key.append(
+                (
+                    party.authority_id,
+                    participant.votes if participant else 1,
+                    participant.is_municipality if participant else False,
+                    outcome,
                 )
             )
-        return votes
+        return tuple(key)
+
+    def party_votes(self, step: StepState, *, closed: bool) -> list[PartyVote]:
+        return [
+            PartyVote(
+                authority_id=authority_id,
+                votes=votes,
+                is_municipality=is_municipality,
+                outcome=outcome,
+            )
+            for authority_id, votes, is_municipality, outcome in self._vote_key(step, closed=closed)
+        ]
 
     def rule_for(self, step: StepState) -> DecisionRule:
         """A round's rule; a single body's decision stands as the body decided it (the rule
@@ -397,7 +416,17 @@ class TrajectoryState:
             )
 
     def verdict(self, step: StepState, *, closed: bool) -> tuple[Verdict, list[str]]:
-        result = evaluate(self.rule_for(step), self.party_votes(step, closed=closed), closed=closed)
+        # Asked whenever the trajectory changes while a decision is open, and again on every
+        # replay: a verdict is a pure function of the step's rule (fixed by its spec) and its
+        # votes, so it is kept per step and votes, and the votes are only built anew (models,
+        # validated) when they changed.
+        key = (step.spec.id, closed, self._vote_key(step, closed=closed))
+        result = self._verdicts.get(key)
+        if result is None:
+            result = evaluate(
+                self.rule_for(step), self.party_votes(step, closed=closed), closed=closed
+            )
+            self._verdicts[key] = result
         return result.status, list(result.reasons)
 
     def close_round(self, step: StepState) -> list[str]:
@@ -988,11 +1017,18 @@ class TrajectoryState:
             return Phase.RENEGOTIATION
         if self.needs_effective_date:
             return Phase.AWAITING_EFFECTIVE_DATE
-        open_phases = [s.spec.phase for s in self.steps.values() if s.status is StepStatus.OPEN]
-        if not open_phases:
-            done = [self.steps[i].spec.phase for i in self.completion_order]
-            open_phases = done[-1:] or [Phase.PREPARATION]
-        return max(open_phases, key=STEP_PHASES.index)
+        # Asked on every change and again on every replay: one pass, no list.
+        latest: Phase | None = None
+        for step in self.steps.values():
+            if step.status is StepStatus.OPEN:
+                phase = step.spec.phase
+                if latest is None or _PHASE_RANK[phase] > _PHASE_RANK[latest]:
+                    latest = phase
+        if latest is not None:
+            return latest
+        if self.completion_order:
+            return self.steps[self.completion_order[-1]].spec.phase
+        return Phase.PREPARATION
 
     def step_views(self, today: date) -> tuple[StepView, ...]:
         views = []

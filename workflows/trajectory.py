@@ -150,6 +150,7 @@ class InkantelingTrajectory:
         self._memo_patched: bool | None = None  # JOURNAL_SEQ_IN_MEMO, once asked
         # The phase of the last full status handed to the projection (None: none yet).
         self._status_sent_for: tuple[Phase, bool] | None = None
+        self._placeholder_batch: JournalBatch | None = None  # what replayed flushes carry
 
     # --- the trajectory's calendar (rules in workflows/calendar.py) ------------------------
 
@@ -692,7 +693,11 @@ class InkantelingTrajectory:
             authority_id=authority_id,
             notification=notification,
         )
-        workflow.logger.info(summary, extra={"kind": payload.KIND.value, "step_id": step_id})
+        # The SDK's logger drops records while the history replays, unless told to log during
+        # replay: the same test made here first skips the logger's work on every record of
+        # every replay (a worker without a cache replays the history on every task).
+        if workflow.logger.log_during_replay or not workflow.unsafe.is_replaying_history_events():
+            workflow.logger.info(summary, extra={"kind": payload.KIND.value, "step_id": step_id})
 
     async def _flush_journal(self) -> None:
         """Persist the journal in order, in batches; each batch is idempotent by sequence."""
@@ -703,14 +708,17 @@ class InkantelingTrajectory:
             # task, and the SDK converts and encrypts each replayed command's input again only
             # to throw it away: Temporal does not compare an activity's input on replay, and
             # the activity ran with the input the history holds. A replayed flush therefore
-            # carries neither the records nor the full status (which is most of the replay's
-            # cost in the state machine); the journal's own bookkeeping is the same either way.
-            recorded = workflow.unsafe.is_replaying_history_events()
-            payload = JournalBatch(
-                trajectory=self._ref,
-                records=() if recorded else batch,
-                snapshot=self._snapshot(with_status=not recorded),
-            )
+            # carries neither the records nor a snapshot (building one is most of the replay's
+            # cost in the state machine): all replayed flushes share one placeholder input.
+            # The journal's own bookkeeping, and the note of when the full status went out,
+            # are the same either way.
+            if workflow.unsafe.is_replaying_history_events():
+                self._note_status_moment()
+                payload = self._replayed_batch()
+            else:
+                payload = JournalBatch(
+                    trajectory=self._ref, records=batch, snapshot=self._snapshot()
+                )
             try:
                 await workflow.execute_activity_method(
                     JournalActivities.persist_journal,
@@ -739,21 +747,35 @@ class InkantelingTrajectory:
             self._memo_patched = workflow.patched(JOURNAL_SEQ_IN_MEMO)
         return self._memo_patched
 
+    def _note_status_moment(self) -> bool:
+        """Whether the full status is due with this flush: the phase or the end changed since
+        the last one that carried it. Noted for replayed flushes as well, so the live flushes
+        send it exactly when a cached worker would."""
+        moment = (self._state.phase(), self._state.finished_on is not None)
+        if moment == self._status_sent_for:
+            return False
+        self._status_sent_for = moment
+        return True
+
+    def _replayed_batch(self) -> JournalBatch:
+        """The input of every replayed flush: never sent (the activity ran long ago with the
+        input the history holds), so one is built per run, when the first flush replays."""
+        if self._placeholder_batch is None:
+            self._placeholder_batch = JournalBatch(
+                trajectory=self._ref, records=(), snapshot=self._snapshot(with_status=False)
+            )
+        return self._placeholder_batch
+
     def _snapshot(self, *, with_status: bool = True) -> Snapshot:
         """The trajectory row after a batch: a compact summary every time, the full status
         (some 15 KB, the bulk of a history when it went with every batch) only when the phase
         or the end changed since the last one. Live readers ask the workflow; the stored status
-        serves reports when no worker answers (report/live.py) and finished trajectories.
-        `with_status=False` (a replayed flush) leaves the status out but keeps count of when
-        it was sent, so the live flushes send it exactly when a cached worker would."""
+        serves reports when no worker answers (report/live.py) and finished trajectories."""
         today = self._today()
-        moment = (self._state.phase(), self._state.finished_on is not None)
         status_json: dict[str, Any] | None = None
-        if moment != self._status_sent_for:
-            self._status_sent_for = moment
-            if with_status:
-                status = self._status(with_timeline=False)
-                status_json = status.model_dump(mode="json", exclude={"timeline"})
+        if with_status and self._note_status_moment():
+            status = self._status(with_timeline=False)
+            status_json = status.model_dump(mode="json", exclude={"timeline"})
         return Snapshot(
             phase=self._state.phase(),
             today=today,
