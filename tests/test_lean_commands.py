@@ -1,7 +1,8 @@
 """The commands a trajectory leaves in its history (patch `lean-commands`): a decision moves no
 step's timer, and a workflow task that takes in several messages publishes the search
-attributes once. Every workflow task replays the whole history on the product's worker (no
-cache), so each event saved is saved again on every later task."""
+attributes once; since `alarm-kept`, a timer is only replaced by one due sooner. Every
+workflow task replays the whole history on the product's worker (no cache), so each event
+saved is saved again on every later task."""
 
 from __future__ import annotations
 
@@ -122,6 +123,38 @@ async def test_decisions_move_no_timer(dev_env: WorkflowEnvironment, database_ur
     assert len(accepted) == len(councils) - 1
     timers = [EventType.Name(e.event_type) for e in added if e.event_type in TIMER_EVENTS]
     assert timers == []
+
+
+def fires_at(started: HistoryEvent) -> float:
+    """The wall-clock second a started timer is due to fire."""
+    timeout = started.timer_started_event_attributes.start_to_fire_timeout
+    return started.event_time.ToDatetime().timestamp() + timeout.ToTimedelta().total_seconds()
+
+
+async def test_a_timer_is_only_replaced_by_a_sooner_one(
+    dev_env: WorkflowEnvironment, database_url: str
+) -> None:
+    """Patch `alarm-kept`. The steps before the council round are done one after the other,
+    each taking its reminder out of the alarm; when the earliest moment moves later, the
+    running timer is kept (it fires early, once). So every timer cancelled was replaced by one
+    due sooner, and none was cancelled for a later one."""
+    queue = "lean-alarm"
+    async with worker_on(dev_env.client, database_url, queue):
+        handle, _ = await open_council_round(dev_env, queue, CooperationKind.PROJECTVERENIGING)
+        try:
+            events = await events_of(handle)
+        finally:
+            await handle.terminate("test finished")
+    by_id = {e.event_id: e for e in events}
+    started = [e for e in events if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED]
+    assert started, "the open steps wait on a timer"
+    for cancel in (e for e in events if e.event_type == EventType.EVENT_TYPE_TIMER_CANCELED):
+        cancelled = by_id[cancel.timer_canceled_event_attributes.started_event_id]
+        [replacement, *_] = [e for e in started if e.event_id > cancel.event_id]
+        assert fires_at(replacement) < fires_at(cancelled), (
+            f"timer of event {cancelled.event_id} replaced by a later one "
+            f"(event {replacement.event_id})"
+        )
 
 
 async def test_messages_in_one_task_publish_once(

@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
     from tests.support.codec import converter_for_tests
     from tests.support.trajectories import make_request, wait_for
     from workflows.trajectory import (
+        ALARM_KEPT,
         CALENDAR_FROM_HISTORY,
         JOURNAL_SEQ_IN_MEMO,
         LEAN_COMMANDS,
@@ -202,7 +203,13 @@ async def test_a_new_run_takes_the_patched_path(patched_history: WorkflowHistory
     ]
     assert {m.marker_name for m in markers} == {"core_patch"}
     patch_ids = {json.loads(m.details["patch-data"].payloads[0].data)["id"] for m in markers}
-    assert patch_ids == {PATCH_ID, CALENDAR_FROM_HISTORY, JOURNAL_SEQ_IN_MEMO, LEAN_COMMANDS}
+    assert patch_ids == {
+        PATCH_ID,
+        CALENDAR_FROM_HISTORY,
+        JOURNAL_SEQ_IN_MEMO,
+        LEAN_COMMANDS,
+        ALARM_KEPT,
+    }
     activities = [
         e.activity_task_scheduled_event_attributes.activity_type.name
         for e in patched_history.events

@@ -8,6 +8,12 @@ timer of every open step, two history events each, and a history that every work
 replays grew by a fifth. Instead, steps tell the `Alarm` which moment they wait for, and one
 coroutine keeps one timer running until the earliest of them (`WakeTimer`): a change of state
 moves no timer, and a step that opens or ends moves it only when it changes the earliest moment.
+
+Since `alarm-kept`, a timer is only ever replaced by one that fires sooner. When the earliest
+moment moves later (the step that waited for it is done), the running timer is kept: it fires
+early, once, and the next one is aimed from there. Tasks done in a row in one afternoon then
+cancel and restart nothing, where each of them cost two history events before, and a kept
+timer that fires for nobody costs one workflow task, weeks later.
 """
 
 from __future__ import annotations
@@ -54,6 +60,12 @@ class WakeTimer:
         self.cancel()
         self._moment = moment
         self._task = asyncio.create_task(workflow.sleep(duration))
+
+    def aimed_at(self) -> datetime | None:
+        """The moment the running timer is for; None when none runs."""
+        if self._task is None or self._task.done():
+            return None
+        return self._moment
 
     def fired(self) -> bool:
         task = self._task

@@ -86,6 +86,9 @@ REPEATS_RECORDED = "repeats-recorded"
 # attributes and the Web UI's details are published once per workflow task instead of after
 # every change, and a flush followed by another leaves the memo alone.
 LEAN_COMMANDS = "lean-commands"
+# workflow.patched id: the alarm's timer is only replaced by one that fires sooner; when the
+# earliest moment a step waits for moves later, the running timer is kept (workflows/timers.py).
+ALARM_KEPT = "alarm-kept"
 # The failure type a refused message carries to its sender (operations/messages.py reads its
 # message; clients may match on the type).
 REFUSED = "MessageRejected"
@@ -131,6 +134,7 @@ class InkantelingTrajectory:
         # Asked once, at the start: runs from before the patch keep their commands, so their
         # histories replay (docs/changing-workflows.md).
         self._lean = workflow.patched(LEAN_COMMANDS)
+        self._alarm_kept = self._lean and workflow.patched(ALARM_KEPT)
         self._unpublished = False  # a change the search attributes do not show yet
         self._alarm = Alarm()  # the moments the steps wait for (lean-commands)
         self._phase: Phase | None = None  # the phase the journal last recorded
@@ -206,6 +210,14 @@ class InkantelingTrajectory:
         timer = WakeTimer()
         while True:
             moment = self._alarm.earliest(after=self._calendar.clock)
+            aimed = timer.aimed_at()
+            if (
+                self._alarm_kept
+                and aimed is not None
+                and aimed > self._calendar.clock
+                and (moment is None or aimed <= moment)
+            ):
+                moment = aimed  # fires no later than anything wanted: kept
             duration = None if moment is None else self._calendar.timer_for(moment, workflow.now())
             if moment is None or duration is None:
                 timer.cancel()
@@ -216,7 +228,17 @@ class InkantelingTrajectory:
                 self._calendar.timer_fired(moment)
 
     def _alarm_moved(self, timer: WakeTimer, moment: datetime | None) -> Callable[[], bool]:
+        """When the timer must be aimed again: it fired, or the earliest moment wanted moved
+        (since `alarm-kept`: moved before the moment the timer runs for)."""
+        if self._alarm_kept:
+            return lambda: timer.fired() or self._wanted_before(moment)
         return lambda: timer.fired() or self._alarm.earliest(after=self._calendar.clock) != moment
+
+    def _wanted_before(self, moment: datetime | None) -> bool:
+        if moment is not None and self._calendar.has_reached(moment):
+            return True  # other facts moved the calendar past it: aim at what is still ahead
+        wanted = self._alarm.earliest(after=self._calendar.clock)
+        return wanted is not None and (moment is None or wanted < moment)
 
     @staticmethod
     def _either(first: Callable[[], bool], second: Callable[[], bool]) -> Callable[[], bool]:
