@@ -8,6 +8,9 @@ each get their own exception, so the command line can say what to do about it.
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Literal, TypeVar
 
@@ -54,6 +57,36 @@ def stamped(message: M) -> M:
     return message.model_copy(update={"sent_at": datetime.now(UTC)})
 
 
+# How long to wait before sending an aborted update again: the server asks for a retry, and
+# the workflow task that lost the update is being retried meanwhile.
+ABORTED_RETRY_PAUSE = timedelta(seconds=0.5)
+
+
+async def until_taken(send: Callable[[str], Awaitable[Ack]], within: timedelta) -> Ack:
+    """`send(update_id)`, sent again with the same update id while the server answers
+    UNAVAILABLE within `within`.
+
+    The server aborts an update it has admitted but not yet handed to the workflow when it
+    drops the workflow's update registry: a workflow task that timed out on a busy worker, a
+    worker that restarted. It answers UNAVAILABLE, "retry" (temporalio/temporal,
+    docs/architecture/workflow-update.md, "Aborting an Update"). The client's own retries
+    stop after about ten seconds; a busy worker can take longer. The same id and the same
+    message make every attempt the one update, and the trajectory recognises a message it
+    already took in, so nothing is applied twice."""
+    loop = asyncio.get_running_loop()
+    give_up_at = loop.time() + within.total_seconds()
+    update_id = str(uuid.uuid4())
+    while True:
+        try:
+            return await send(update_id)
+        except RPCError as exc:
+            pause = ABORTED_RETRY_PAUSE.total_seconds()
+            if exc.status is not RPCStatusCode.UNAVAILABLE or loop.time() + pause > give_up_at:
+                raise
+            _log.debug("update aborted by the server; sending it again", error=exc.message)
+        await asyncio.sleep(pause)
+
+
 class Refused(RuntimeError):
     """The trajectory's validator refused the message; str() is its message, as it is."""
 
@@ -83,8 +116,14 @@ async def send_update(
     # Says, with INKANTELING_LOG_LEVEL=debug, what the command waits for from here on.
     _log.debug("sending update", update=name, workflow_id=workflow_id, within=str(within))
     try:
+        message = stamped(message)
         ack: Ack = await bounded(
-            handle.execute_update(name, stamped(message), result_type=Ack, rpc_timeout=within),
+            until_taken(
+                lambda update_id: handle.execute_update(
+                    name, message, id=update_id, result_type=Ack, rpc_timeout=within
+                ),
+                within,
+            ),
             within,
         )
     except WorkflowUpdateFailedError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from typing import Literal, Self
@@ -394,3 +394,13 @@ class TrajectoryStatus(_Model):
         elapsed = now - self.started_at
         origin = self.calendar_origin or self.started_at
         return max(self.today, (origin + elapsed * self.calendar_speed).date())
+
+    def wall_time_of(self, day: date) -> datetime | None:
+        """The wall-clock moment the trajectory's calendar reaches the start of `day`, the
+        inverse of `calendar_today` (callers outside workflows); None when its calendar does
+        not run (it finished, or the status predates the calendar fields)."""
+        if self.started_at is None or self.finished_on is not None:
+            return None
+        origin = self.calendar_origin or self.started_at
+        start = datetime.combine(day, time(), tzinfo=UTC)
+        return self.started_at + (start - origin) / self.calendar_speed
