@@ -38,12 +38,12 @@ WORKFLOW_CACHE_SIZE = 0
 # Without a cache every workflow task builds a run afresh, and the SDK's sandbox then costs
 # about as much as the rest of the replay: it executes code inside the sandbox for every
 # activation and every payload sequence (sdk_reports/sandbox_replay_cost.py, claim 6). The
-# product's worker runs the workflows without it. Determinism is kept by what the sandbox
-# checked: every test worker and every replay (tests, CI's recorded histories, the durability
-# suite's histories) keep the sandbox, which refuses a non-deterministic call at run time on
-# every path the suite drives, and tests/test_workflow_determinism.py checks on the source
-# that the workflow's modules import and call nothing that does I/O, reads a clock or the
-# environment.
+# product's worker runs the workflows without it, as do most test workers. Determinism is
+# kept where the sandbox checks it: every replay in the suite (CI's recorded histories, every
+# concurrency, stress and durability test's history) and the templates' test worker, which
+# takes the live-only paths, run in the sandbox, which refuses a non-deterministic call at run
+# time; tests/test_workflow_determinism.py checks on the source that the workflow's modules
+# import and call nothing that does I/O, reads a clock or the environment.
 WORKFLOW_RUNNER = UnsandboxedWorkflowRunner()
 
 

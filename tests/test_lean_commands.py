@@ -37,6 +37,7 @@ from tests.support.trajectories import (
     via_updates,
     wait_for,
 )
+from worker import WORKFLOW_RUNNER
 from workflows.registry import WORKFLOWS
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -58,6 +59,7 @@ async def worker_on(client: Client, database_url: str, task_queue: str) -> Async
             workflows=WORKFLOWS,
             activities=activities_for(pool),
             max_cached_workflows=0,
+            workflow_runner=WORKFLOW_RUNNER,
         ):
             yield
     finally:

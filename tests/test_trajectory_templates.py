@@ -28,7 +28,7 @@ async def test_template_runs_to_integration(
     env = time_skipping_env
     today = (await env.get_current_time()).date()
     request = make_request(kind, start=today)
-    async with running_worker(env.client, database_url) as task_queue:
+    async with running_worker(env.client, database_url, sandboxed=True) as task_queue:
         handle = await start(env.client, task_queue, request)
         status = await play_everyone(handle, via_signals(handle), env=env)
         final = await handle.result()

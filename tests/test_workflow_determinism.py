@@ -1,9 +1,11 @@
 """What the workflow code may import and call, checked on its source.
 
 The product's worker runs workflows without the SDK's sandbox (worker.py: the sandbox cost
-about as much as the rest of a replay, sdk_reports/sandbox_replay_cost.py); every test worker
-and every replay keep the sandbox, which refuses a non-deterministic call at run time on every
-path the suite drives. This check covers the paths no test drives: every project module a
+about as much as the rest of a replay, sdk_reports/sandbox_replay_cost.py), and so do most test
+workers. Every replay keeps the sandbox (the recorded histories, every concurrency, stress and
+durability test's history), and so does the worker of the templates' test, which takes the
+live-only paths (queries); the sandbox refuses a non-deterministic call at run time on each of
+those paths. This check covers the paths no test drives: every project module a
 workflow module imports, directly or not, imports nothing outside the pure standard library,
 Temporal and pydantic, and calls no clock, randomness or environment. workflow.now() has its
 own check (tests/test_workflow_clock.py).

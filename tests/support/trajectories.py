@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.registry import activities_for
 from operations.messages import stamped
@@ -34,6 +35,7 @@ from schemas.trajectory import (
     TrajectoryRequest,
     TrajectoryStatus,
 )
+from worker import WORKFLOW_RUNNER
 from workflows.registry import WORKFLOWS
 
 COOPERATION_FOR_KIND = {
@@ -101,6 +103,15 @@ def make_request(
 # the replay tests check every recorded history on the current code.
 TEST_WORKFLOW_CACHE = 1000
 
+# Test workers run the workflows as the product's worker does, without the sandbox
+# (worker.WORKFLOW_RUNNER): the sandbox doubled the CPU of every workflow task and the suite
+# outgrew its time budget. The sandbox still runs every path that reaches a history: each
+# recorded history (tests/test_replay.py) and each history the concurrency, stress and
+# durability tests check (`assert_healthy`, `assert_replays`) is replayed in it. The paths no
+# replay takes (queries, what runs only live) run in it in the templates' test, whose workers
+# pass `sandboxed=True`, and tests/test_workflow_determinism.py checks the source.
+SANDBOXED = SandboxedWorkflowRunner()
+
 
 # Trajectories started through `start` per task queue, so that a failing test does not leave
 # a live trajectory behind that blocks the next test's start for the same cooperation.
@@ -117,12 +128,16 @@ async def start(
 
 @asynccontextmanager
 async def running_worker(
-    client: Client, database_url: str, *, cache: int = TEST_WORKFLOW_CACHE
+    client: Client,
+    database_url: str,
+    *,
+    cache: int = TEST_WORKFLOW_CACHE,
+    sandboxed: bool = False,
 ) -> AsyncIterator[str]:
     """A worker on a fresh task queue against the given database; yields the task queue.
-    `cache=WORKFLOW_CACHE_SIZE` gives it the product's own workflow cache (worker.py).
-    On exit, trajectories started with `start` on that queue and still running are
-    terminated."""
+    `cache=WORKFLOW_CACHE_SIZE` gives it the product's own workflow cache (worker.py);
+    `sandboxed=True` runs the workflows in the SDK's sandbox. On exit, trajectories started
+    with `start` on that queue and still running are terminated."""
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
     pool = await asyncpg.create_pool(database_url, min_size=0, max_size=5)
     try:
@@ -132,6 +147,7 @@ async def running_worker(
             workflows=WORKFLOWS,
             activities=activities_for(pool),
             max_cached_workflows=cache,
+            workflow_runner=SANDBOXED if sandboxed else WORKFLOW_RUNNER,
         ):
             try:
                 yield task_queue
