@@ -18,10 +18,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.client import WorkflowHandle
 
-from operations.messages import UpdateName, stamped
+from operations.messages import UpdateName, refusal_reason, stamped
 from schemas.common import Outcome, StepKind
 from schemas.template import ASSEMBLY_BODY
 from schemas.trajectory import (
@@ -29,6 +28,7 @@ from schemas.trajectory import (
     DecisionInput,
     DelegateVote,
     EffectiveDateChange,
+    RefusalReason,
     StepStatus,
     StepView,
     TaskCompletion,
@@ -141,14 +141,12 @@ async def timed_update(
     return ack
 
 
-def _not_open(error: BaseException) -> bool:
-    """A refusal because the step is not open (yet, or any more): the status we read was
-    older than the trajectory, e.g. on a compressed calendar. Sent again after a fresh read."""
-    if not isinstance(error, WorkflowUpdateFailedError):
-        return False
-    cause = error.cause
-    text = cause.message if isinstance(cause, ApplicationError) else str(cause)
-    return any(words in text for words in ("is not open", "has no open decision", "effective date"))
+def _tolerated(name: str, error: BaseException) -> bool:
+    """A refusal because the step is not open (yet, or any more), or a new effective date the
+    trajectory's calendar has passed: the status we read was older than the trajectory, e.g.
+    on a compressed calendar. Sent again after a fresh read."""
+    reason = refusal_reason(error)
+    return reason is RefusalReason.NOT_OPEN or (reason is not None and name == "set_effective_date")
 
 
 async def drive(
@@ -175,9 +173,9 @@ async def drive(
             *(timed_update(handle, name, message, log) for name, message in messages),
             return_exceptions=True,
         )
-        for result in results:
+        for (name, _), result in zip(messages, results, strict=True):
             if isinstance(result, BaseException):
-                if not _not_open(result) or log.refused >= REFUSALS_TOLERATED:
+                if not _tolerated(name, result) or log.refused >= REFUSALS_TOLERATED:
                     raise DriveFailed(f"{handle.id}: {result!r}") from result
                 log.refused += 1
     raise DriveFailed(f"{handle.id} did not get there within {within:.0f} s")

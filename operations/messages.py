@@ -38,7 +38,8 @@ from operations.queries import (
     require_worker,
     stuck,
 )
-from schemas.trajectory import Ack
+from schemas.trajectory import Ack, RefusalReason
+from workflows.trajectory import REFUSED
 
 _log = get_logger("operations.messages")
 
@@ -88,7 +89,30 @@ async def until_taken(send: Callable[[str], Awaitable[Ack]], within: timedelta) 
 
 
 class Refused(RuntimeError):
-    """The trajectory's validator refused the message; str() is its message, as it is."""
+    """The trajectory's validator refused the message; str() is its message, as it is, and
+    `reason` what a client may do about it."""
+
+    def __init__(self, text: str, reason: RefusalReason = RefusalReason.INVALID) -> None:
+        super().__init__(text)
+        self.reason = reason
+
+
+def refusal_reason(error: BaseException) -> RefusalReason | None:
+    """Why the trajectory refused an update (None: `error` is no refusal of the trajectory's).
+    The reason travels as the first detail of the refusal's ApplicationError."""
+    if isinstance(error, Refused):
+        return error.reason
+    if not isinstance(error, WorkflowUpdateFailedError):
+        return None
+    cause = error.cause
+    if not isinstance(cause, ApplicationError) or cause.type != REFUSED:
+        return None
+    first = cause.details[0] if cause.details else None
+    known = {reason.value: reason for reason in RefusalReason}
+    # A refusal from before reasons were carried has none: the message was invalid.
+    return (
+        known.get(first, RefusalReason.INVALID) if isinstance(first, str) else RefusalReason.INVALID
+    )
 
 
 async def send_update(
@@ -130,7 +154,7 @@ async def send_update(
         cause = exc.cause
         # A validator's exception arrives as an ApplicationError carrying its message.
         text = cause.message if isinstance(cause, ApplicationError) else str(cause)
-        raise Refused(text) from None
+        raise Refused(text, refusal_reason(exc) or RefusalReason.INVALID) from None
     except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
         raise_if_cancelled()
         raise no_worker(workflow_id, described.task_queue, within).adding(

@@ -308,6 +308,17 @@ class AbortRequest(_Message):
     aborted_by: ShortText
 
 
+class RefusalReason(StrEnum):
+    """Why the trajectory refused a message, for a client that acts on it; the refusal's text
+    is for people. Carried as the first detail of the refusal's ApplicationError."""
+
+    # The message is wrong as it stands: fix it before sending it again.
+    INVALID = "invalid"
+    # No open step takes it right now (not yet, or no longer): a sender that read an older
+    # status reads it again; the same message may be taken once the step opens.
+    NOT_OPEN = "not-open"
+
+
 class Ack(_Model):
     """Answer to an update: accepted, or accepted as a repeat that changed nothing."""
 

@@ -24,7 +24,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from schemas.common import CooperationKind
 from schemas.common import Outcome as Vote
-from schemas.trajectory import Amendment, StepStatus, TaskCompletion, TrajectoryStatus
+from schemas.trajectory import (
+    Amendment,
+    RefusalReason,
+    StepStatus,
+    TaskCompletion,
+    TrajectoryStatus,
+)
 from tests.support.concurrency import (
     Outcome,
     assert_healthy,
@@ -44,7 +50,6 @@ from tests.support.trajectories import (
     wait_for,
 )
 from worker import WORKFLOW_CACHE_SIZE
-from workflows.trajectory import REFUSED
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -76,11 +81,7 @@ def _ahead_of_the_workflow(outcome: Outcome) -> bool:
     next workflow task has not taken in yet included: a status may show a step open a moment
     before the workflow opens it, and a message sent on it is refused as "not open yet"
     (docs/architecture.md, "Concurrent messages"). Read the status again and go on."""
-    return (
-        not outcome.applied
-        and outcome.refusal_type == REFUSED
-        and "not open yet" in (outcome.refusal or "")
-    )
+    return not outcome.applied and outcome.refusal_reason is RefusalReason.NOT_OPEN
 
 
 def _actionable(status: TrajectoryStatus) -> bool:

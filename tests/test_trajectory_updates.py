@@ -13,6 +13,7 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from operations.messages import refusal_reason
 from operations.start import TrajectoryExists, start_trajectory
 from schemas.common import CooperationKind, Outcome
 from schemas.trajectory import (
@@ -20,6 +21,7 @@ from schemas.trajectory import (
     Amendment,
     EffectiveDateChange,
     JoinRequest,
+    RefusalReason,
     StepStatus,
     TaskCompletion,
     TrajectoryStatus,
@@ -60,10 +62,16 @@ async def council_round(
             await handle.terminate("test finished")
 
 
-async def refused(handle: WorkflowHandle[Any, Any], name: str, message: Any) -> str:
+async def refusal(
+    handle: WorkflowHandle[Any, Any], name: str, message: Any
+) -> WorkflowUpdateFailedError:
     with pytest.raises(WorkflowUpdateFailedError) as failure:
         await handle.execute_update(name, message)
-    return str(failure.value.cause)
+    return failure.value
+
+
+async def refused(handle: WorkflowHandle[Any, Any], name: str, message: Any) -> str:
+    return str((await refusal(handle, name, message)).cause)
 
 
 async def test_decision_is_recorded_and_repeat_is_a_no_op(
@@ -162,8 +170,12 @@ async def test_validators_refuse_and_change_nothing(
 ) -> None:
     handle, status = council_round
     before = await status_of(handle)
-    message = await refused(handle, name, build(status.today))
-    assert expected in message
+    failure = await refusal(handle, name, build(status.today))
+    assert expected in str(failure.cause)
+    # A client tells a step not open from a wrong message by the reason, not by the text.
+    not_open = expected in ("no open decision", "not open yet")
+    reason = RefusalReason.NOT_OPEN if not_open else RefusalReason.INVALID
+    assert refusal_reason(failure) is reason
     after = await status_of(handle)
     assert after.timeline == before.timeline
     assert after.steps == before.steps

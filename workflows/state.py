@@ -34,6 +34,7 @@ from schemas.trajectory import (
     Participant,
     PartyDecision,
     RecordedDecision,
+    RefusalReason,
     StepStatus,
     StepView,
     TaskCompletion,
@@ -54,7 +55,12 @@ LATEST_PLANNED_YEAR = 2100
 
 
 class MessageRejected(ValueError):
-    """A message a validator refuses; its text is shown to the sender as it is."""
+    """A message a validator refuses; its text is shown to the sender as it is, its reason
+    tells a client what to do about it."""
+
+    def __init__(self, text: str, reason: RefusalReason = RefusalReason.INVALID) -> None:
+        super().__init__(text)
+        self.reason = reason
 
 
 @dataclass
@@ -573,7 +579,10 @@ class TrajectoryState:
             if repeated:
                 return None
             where = f"step {d.step_id!r}" if d.step_id else "any step"
-            raise MessageRejected(f"{d.authority_id!r} has no open decision in {where} right now")
+            raise MessageRejected(
+                f"{d.authority_id!r} has no open decision in {where} right now",
+                RefusalReason.NOT_OPEN,
+            )
         if len(open_candidates) > 1:
             names = ", ".join(s.spec.id for s in open_candidates)
             raise MessageRejected(
@@ -728,7 +737,8 @@ class TrajectoryState:
                 d for d in step.spec.depends_on if self.steps[d].status is not StepStatus.DONE
             ]
             raise MessageRejected(
-                f"task {c.step_id!r} is not open yet; it waits for: {', '.join(waiting) or '-'}"
+                f"task {c.step_id!r} is not open yet; it waits for: {', '.join(waiting) or '-'}",
+                RefusalReason.NOT_OPEN,
             )
         if c.done_on is not None:
             if c.done_on > today:

@@ -101,7 +101,9 @@ def _answered(apply: Callable[[Any], Any], message: Any) -> Any:
     try:
         return apply(message)
     except MessageRejected as exc:
-        raise ApplicationError(str(exc), type=REFUSED, non_retryable=True) from None
+        raise ApplicationError(
+            str(exc), exc.reason.value, type=REFUSED, non_retryable=True
+        ) from None
 
 
 # The actions that act on the cooperations merged into the trajectory as well.

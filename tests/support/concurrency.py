@@ -18,8 +18,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
-from operations.messages import UpdateName, stamped
-from schemas.trajectory import Ack, TrajectoryStatus
+from operations.messages import UpdateName, refusal_reason, stamped
+from schemas.trajectory import Ack, RefusalReason, TrajectoryStatus
 from tests.support.codec import converter_for_tests
 from workflows.registry import WORKFLOWS
 from workflows.trajectory import REFUSED
@@ -37,6 +37,7 @@ class Outcome:
     ack: Ack | None = None
     refusal: str | None = None
     refusal_type: str | None = None
+    refusal_reason: RefusalReason | None = None
     non_retryable: bool = False
     closed: bool = False  # the trajectory had ended (an abort, say) before it arrived
 
@@ -71,6 +72,7 @@ async def send(handle: WorkflowHandle[Any, Any], name: UpdateName, message: Base
             name,
             refusal=cause.message,
             refusal_type=cause.type,
+            refusal_reason=refusal_reason(exc),
             non_retryable=cause.non_retryable,
         )
     return Outcome(name, ack=ack)

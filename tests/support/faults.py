@@ -48,11 +48,11 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.worker import Replayer
 
 from db.register import upsert_cooperations
+from operations.messages import refusal_reason
 from operations.start import start_trajectory
 from rules.template_fit import applicable
 from schemas.common import CooperationKind, StepKind
@@ -60,6 +60,7 @@ from schemas.register import CooperationFiche
 from schemas.template import ActionName, Phase, Template
 from schemas.trajectory import (
     EffectiveDateChange,
+    RefusalReason,
     StepStatus,
     StepView,
     TaskCompletion,
@@ -149,6 +150,12 @@ async def eventually(
         await asyncio.sleep(interval)  # the poll interval; the deadline above bounds the wait
 
 
+# One status read's own bound. A query the server handed to a worker that was just killed is
+# answered by nobody: without a bound of its own the read waits out the server's default (about
+# 30 s, every trajectory's driver at once after a kill); with it, it is asked again at once.
+QUERY_ATTEMPT = timedelta(seconds=5)
+
+
 async def status_when(
     handle: WorkflowHandle[Any, Any],
     predicate: Callable[[TrajectoryStatus], bool],
@@ -162,7 +169,9 @@ async def status_when(
 
     async def probe() -> TrajectoryStatus | None:
         try:
-            status = await status_of(handle)
+            status = await handle.query(
+                "status", result_type=TrajectoryStatus, rpc_timeout=QUERY_ATTEMPT
+            )
         except RPCError:
             return None
         last[:] = [status]
@@ -317,9 +326,7 @@ REFUSALS_TOLERATED = 5
 
 def not_open(error: WorkflowUpdateFailedError) -> bool:
     """Was the update refused because its step is not open (yet)?"""
-    cause = error.cause
-    text = cause.message if isinstance(cause, ApplicationError) else str(cause)
-    return "has no open decision" in text or "is not open" in text
+    return refusal_reason(error) is RefusalReason.NOT_OPEN
 
 
 async def effective_date_in(handle: WorkflowHandle[Any, Any], *, seconds: float) -> date:
