@@ -26,7 +26,8 @@ from db.connect import connect as connect_db
 from db.register import get_cooperation, list_authorities
 from log import configure_logging, get_logger
 from operations.messages import stamped
-from operations.start import TrajectoryExists, start_trajectory
+from operations.requests import TrajectoryExists
+from operations.start import start_trajectory
 from schemas.common import AuthorityKind, CooperationKind, CooperationStatus, Outcome
 from schemas.template import ASSEMBLY_BODY
 from schemas.trajectory import (

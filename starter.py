@@ -3,7 +3,9 @@
 Each group of commands lives in its own module under cli/ (cli/register_commands.py, ...)
 exposing `add_parser(subparsers)`; it adds its sub-commands and gives each a
 `handler(args, settings) -> int` through `set_defaults(handler=...)`. To add a group, write the
-module and list it in `GROUPS`. Configuration errors and an unreachable database are turned
+module and list its top-level commands in `COMMAND_MODULES`: a call that names a command
+imports that command's module alone (tests/test_cli_groups.py checks the table against the
+modules' parsers). Configuration errors and an unreachable database are turned
 into one stderr line and an exit code here, the same way for every group; cli/guard.py
 handles Ctrl-C, a closed stdout and any unexpected error, so no command ends in a traceback.
 """
@@ -12,19 +14,11 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import sys
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, cast
 
-from cli import (
-    lblod_commands,
-    message_commands,
-    register_commands,
-    report_commands,
-    scenario_commands,
-    start_commands,
-    view_commands,
-)
 from cli.common import DEFAULT_WAIT, MAX_WAIT
 from cli.exit_codes import ExitCode
 from cli.guard import LastResort
@@ -38,15 +32,55 @@ class CommandGroup(Protocol):
         """Add one group of sub-commands, each with a `handler` default."""
 
 
-GROUPS: tuple[CommandGroup, ...] = (
-    start_commands,
-    message_commands,
-    view_commands,
-    register_commands,
-    report_commands,
-    lblod_commands,
-    scenario_commands,
-)
+# The module that adds each top-level command, in the order `--help` lists them. A call names
+# one command, and importing the other groups' modules as well (the RDF stack of the LBLOD
+# commands, the report's, the scenarios') cost every call about a fifth of a second.
+COMMAND_MODULES: dict[str, str] = {
+    "start": "cli.start_commands",
+    "decide": "cli.message_commands",
+    "task": "cli.message_commands",
+    "amend": "cli.message_commands",
+    "join": "cli.message_commands",
+    "effective-date": "cli.message_commands",
+    "abort": "cli.message_commands",
+    "status": "cli.view_commands",
+    "list": "cli.view_commands",
+    "history": "cli.view_commands",
+    "register": "cli.register_commands",
+    "report": "cli.report_commands",
+    "lblod": "cli.lblod_commands",
+    "scenario": "cli.scenario_commands",
+}
+GROUP_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_MODULES.values()))
+# Top-level options that take a value: the word after them is not the command.
+_VALUED_OPTIONS = frozenset({"--wait"})
+
+
+def named_command(argv: Sequence[str]) -> str | None:
+    """The top-level command `argv` names, or None when it names none, asks for the top-level
+    help, or is not certain (an abbreviated option, say): then every group is loaded, so
+    argparse sees the whole command line as it always did."""
+    words = iter(argv)
+    for word in words:
+        if word in ("-h", "--help"):
+            return None
+        if word in _VALUED_OPTIONS:
+            next(words, None)
+        elif word.startswith("--wait=") or word == "--debug":
+            continue
+        elif word.startswith("-"):
+            return None
+        else:
+            return word if word in COMMAND_MODULES else None
+    return None
+
+
+def groups_for(argv: Sequence[str]) -> tuple[CommandGroup, ...]:
+    """The command groups the parser needs for `argv`: the named command's alone, else all."""
+    command = named_command(argv)
+    modules = (COMMAND_MODULES[command],) if command is not None else GROUP_MODULES
+    return tuple(cast(CommandGroup, importlib.import_module(name)) for name in modules)
+
 
 _EPILOG = """\
 examples:
@@ -81,7 +115,8 @@ def _seconds(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(groups: Sequence[CommandGroup] | None = None) -> argparse.ArgumentParser:
+    """The parser with the given command groups (all of them by default)."""
     parser = argparse.ArgumentParser(
         prog="starter.py",
         description="Command line of the inkanteling trajectories of DVV Midwest.",
@@ -100,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="print the traceback of an unexpected error"
     )
     subparsers = parser.add_subparsers(dest="group", required=True, metavar="GROUP")
-    for group in GROUPS:
+    for group in groups if groups is not None else groups_for(()):
         group.add_parser(subparsers)
     return parser
 
@@ -111,7 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None, guard: LastResort) -> int:
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(groups_for(words)).parse_args(words)
     guard.debug = args.debug
     try:
         settings = load_settings()

@@ -38,8 +38,12 @@ from operations.queries import (
     TrajectoryNotFound,
     TrajectoryStuck,
 )
-from operations.requests import InvalidRequest, UnknownAuthorities, UnknownCooperation
-from operations.start import TrajectoryExists
+from operations.requests import (
+    InvalidRequest,
+    TrajectoryExists,
+    UnknownAuthorities,
+    UnknownCooperation,
+)
 from register.suggest import did_you_mean
 from schemas.common import RegisterId
 from schemas.trajectory import WORKFLOW_ID_PREFIX, TrajectoryStatus, workflow_id_for

@@ -33,12 +33,13 @@ from operations.queries import (
     trajectory_status,
 )
 from operations.requests import (
+    TrajectoryExists,
     build_request,
     parse_start_input,
     read_list_file,
     read_mapping_file,
 )
-from operations.start import TrajectoryExists, start_trajectory
+from operations.start import start_trajectory
 from schemas.trajectory import TrajectoryStatus, workflow_id_for
 from settings import Settings
 

@@ -38,8 +38,7 @@ from operations.queries import (
     require_worker,
     stuck,
 )
-from schemas.trajectory import Ack, RefusalReason
-from workflows.trajectory import REFUSED
+from schemas.trajectory import REFUSAL_TYPE, Ack, RefusalReason
 
 _log = get_logger("operations.messages")
 
@@ -105,7 +104,7 @@ def refusal_reason(error: BaseException) -> RefusalReason | None:
     if not isinstance(error, WorkflowUpdateFailedError):
         return None
     cause = error.cause
-    if not isinstance(cause, ApplicationError) or cause.type != REFUSED:
+    if not isinstance(cause, ApplicationError) or cause.type != REFUSAL_TYPE:
         return None
     first = cause.details[0] if cause.details else None
     known = {reason.value: reason for reason in RefusalReason}

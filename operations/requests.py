@@ -71,6 +71,10 @@ class UnknownAuthorities(LookupError):
         super().__init__(f"unknown authorit{'y' if len(ids) == 1 else 'ies'}: {', '.join(ids)}")
 
 
+class TrajectoryExists(RuntimeError):
+    """A live trajectory already runs for the cooperation."""
+
+
 class InvalidRequest(ValueError):
     """One or more values are wrong; `problems` names the field of each."""
 

@@ -11,17 +11,13 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from operations.requests import InvalidRequest
+from operations.requests import InvalidRequest, TrajectoryExists
 from rules.template_fit import applicable, fit_problems
 from schemas.template import Template
 from schemas.trajectory import TrajectoryInput, TrajectoryRequest, TrajectoryStatus, workflow_id_for
 from templates.loader import load_template
 from workflows import search_attributes as sa
 from workflows.trajectory import InkantelingTrajectory
-
-
-class TrajectoryExists(RuntimeError):
-    """A live trajectory already runs for the cooperation."""
 
 
 async def start_trajectory(

@@ -12,8 +12,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from db.connect import DbConnection
 from db.register import get_cooperation
-from operations.requests import StartInput, build_request
-from operations.start import TrajectoryExists, start_trajectory
+from operations.requests import StartInput, TrajectoryExists, build_request
+from operations.start import start_trajectory
 from report.generate import ReportRequest, generate_report
 from scenarios.actor import Actor
 from scenarios.catalogue import Scenario

@@ -308,6 +308,11 @@ class AbortRequest(_Message):
     aborted_by: ShortText
 
 
+# The failure type of the ApplicationError a refused message carries to its sender; clients
+# (operations/messages.py) recognise a refusal by it, and read its reason.
+REFUSAL_TYPE = "MessageRejected"
+
+
 class RefusalReason(StrEnum):
     """Why the trajectory refused a message, for a client that acts on it; the refusal's text
     is for people. Carried as the first detail of the refusal's ApplicationError."""

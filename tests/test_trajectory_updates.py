@@ -14,7 +14,8 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowU
 from temporalio.testing import WorkflowEnvironment
 
 from operations.messages import refusal_reason
-from operations.start import TrajectoryExists, start_trajectory
+from operations.requests import TrajectoryExists
+from operations.start import start_trajectory
 from schemas.common import CooperationKind, Outcome
 from schemas.trajectory import (
     AbortRequest,

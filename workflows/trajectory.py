@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.rules import Verdict
     from schemas.template import Action, ActionName, Phase, RejectionEffect, WaitResume
     from schemas.trajectory import (
+        REFUSAL_TYPE,
         AbortRequest,
         Ack,
         Amendment,
@@ -89,9 +90,6 @@ LEAN_COMMANDS = "lean-commands"
 # workflow.patched id: the alarm's timer is only replaced by one that fires sooner; when the
 # earliest moment a step waits for moves later, the running timer is kept (workflows/timers.py).
 ALARM_KEPT = "alarm-kept"
-# The failure type a refused message carries to its sender (operations/messages.py reads its
-# message; clients may match on the type).
-REFUSED = "MessageRejected"
 
 
 def _answered(apply: Callable[[Any], Any], message: Any) -> Any:
@@ -102,7 +100,7 @@ def _answered(apply: Callable[[Any], Any], message: Any) -> Any:
         return apply(message)
     except MessageRejected as exc:
         raise ApplicationError(
-            str(exc), exc.reason.value, type=REFUSED, non_retryable=True
+            str(exc), exc.reason.value, type=REFUSAL_TYPE, non_retryable=True
         ) from None
 
 

@@ -19,10 +19,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
 from operations.messages import UpdateName, refusal_reason, stamped
-from schemas.trajectory import Ack, RefusalReason, TrajectoryStatus
+from schemas.trajectory import REFUSAL_TYPE, Ack, RefusalReason, TrajectoryStatus
 from tests.support.codec import converter_for_tests
 from workflows.registry import WORKFLOWS
-from workflows.trajectory import REFUSED
 
 # How long one message may take before the test calls the trajectory stuck. Generous: the
 # machine is shared, and a stuck trajectory never answers at all.
@@ -84,7 +83,7 @@ async def at_once(*sends: Awaitable[Outcome]) -> list[Outcome]:
 
 
 def assert_refused_cleanly(outcome: Outcome) -> None:
-    assert outcome.refusal_type == REFUSED, f"{outcome.name}: {outcome.refusal_type}"
+    assert outcome.refusal_type == REFUSAL_TYPE, f"{outcome.name}: {outcome.refusal_type}"
     assert outcome.non_retryable, f"{outcome.name} refused as retryable: {outcome.refusal}"
     assert outcome.refusal and "\n" not in outcome.refusal
 
