@@ -174,8 +174,41 @@ async def send_update(
             raise no_worker(workflow_id, described.task_queue, within).adding(
                 admitted(workflow_id)
             ) from None
+        if exc.status is RPCStatusCode.UNAVAILABLE and await temporal_answers(client, workflow_id):
+            # Temporal answers another call, so the UNAVAILABLE was its answer to the update:
+            # aborted on every attempt until_taken made (a lost connection says the same
+            # code, and the command line's advice for it would send the coordinator astray).
+            raise kept_aborted(workflow_id, within) from None
         raise
     return ack
+
+
+# How long the check that Temporal still answers may take, after an update came back
+# UNAVAILABLE until its bound.
+REACH_TIMEOUT = timedelta(seconds=5)
+
+
+async def temporal_answers(client: Client, workflow_id: str) -> bool:
+    """Whether Temporal answers a call about the trajectory now, whatever it answers: a
+    description, or that there is no such workflow."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        await bounded(handle.describe(rpc_timeout=REACH_TIMEOUT), REACH_TIMEOUT)
+    except TimeoutError:
+        return False
+    except RPCError as exc:
+        return exc.status not in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
+    return True
+
+
+def kept_aborted(workflow_id: str, within: timedelta) -> NoWorker:
+    """An update Temporal aborted each time it was sent, while it answers other calls."""
+    return NoWorker(
+        f"Temporal aborted the message each time it was sent, for {within.total_seconds():g} "
+        f"s, while it answers other calls: the worker of {workflow_id} does not complete the "
+        "trajectory's workflow tasks in time (it is overloaded, or restarting); try again in "
+        "a minute, and if it keeps happening, look at the worker's log"
+    ).adding(admitted(workflow_id))
 
 
 NOT_DELIVERED = "the message was not delivered"

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from temporalio.api.common.v1 import WorkflowExecution as Execution
 from temporalio.api.enums.v1 import EventType, TaskQueueType
@@ -53,7 +53,7 @@ class TrajectoryClosed(RuntimeError):
 class WorkerTrouble(RuntimeError):
     """The trajectory cannot answer now because of its worker; str() says what to do."""
 
-    def adding(self, note: str) -> WorkerTrouble:
+    def adding(self, note: str) -> Self:
         """The same trouble, with what it means for the caller's request added."""
         return type(self)(f"{self}; {note}")
 

@@ -64,7 +64,8 @@ def test_a_call_imports_its_own_group_alone() -> None:
     # whether it pays for the RDF stack of the LBLOD commands or the workflow's code.
     probe = (
         "import sys, starter; starter.build_parser(starter.groups_for(['decide']));"
-        "print(' '.join(sorted(m for m in sys.modules if m.startswith('cli.') and m.endswith('_commands'))));"
+        "groups = (m for m in sys.modules if m.startswith('cli.') and m.endswith('_commands'));"
+        "print(' '.join(sorted(groups)));"
         "print('rdflib' in sys.modules, 'workflows.trajectory' in sys.modules)"
     )
     completed = subprocess.run(

@@ -4,7 +4,9 @@ the wall-clock moment a scenario's compressed calendar reaches a day.
 The server answers UNAVAILABLE when it drops a workflow's update registry (a workflow task that
 timed out on a busy worker, a restarted worker) and asks the sender to retry. `until_taken` is
 the one place the command line and the scenario actor do that; `send` stands in for the
-update call, the boundary the helper itself offers.
+update call, the boundary the helper itself offers. When the aborts outlast the bound, the
+command line tells them from a lost connection by asking Temporal something else
+(`temporal_answers`), here against the real dev server and a port nobody listens on.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
 
-from operations.messages import until_taken
+from operations.messages import kept_aborted, temporal_answers, until_taken
+from operations.queries import NoWorker
 from schemas.common import CooperationKind
 from schemas.template import Phase
 from schemas.trajectory import Ack, TrajectoryStatus
+from stack.binaries import temporal_cli
 
 ACK = Ack(message="recorded")
 
@@ -65,6 +70,33 @@ async def test_it_gives_up_at_its_bound() -> None:
         await until_taken(server.send, timedelta(seconds=0.1))
     assert raised.value.status is RPCStatusCode.UNAVAILABLE
     assert len(server.ids) == 1
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_temporal_answers_when_it_answers_anything(dev_env: WorkflowEnvironment) -> None:
+    # No such workflow is an answer too: the server is there.
+    assert await temporal_answers(dev_env.client, "trajectory-nobody-started")
+
+
+async def test_temporal_does_not_answer_once_its_server_is_gone() -> None:
+    # A server of its own, connected to and then stopped: the client a command holds when
+    # the connection is lost.
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal_cli()), dev_server_log_level="error"
+    )
+    client = env.client
+    assert await temporal_answers(client, "trajectory-anything")
+    await env.shutdown()
+    assert not await temporal_answers(client, "trajectory-anything")
+
+
+def test_an_update_aborted_to_the_end_is_a_worker_trouble_with_advice() -> None:
+    trouble = kept_aborted("trajectory-bie", timedelta(seconds=30))
+    # The command line gives a NoWorker its own exit code (unavailable), not the advice for
+    # a lost connection; the text says the message may still land and how to check.
+    assert isinstance(trouble, NoWorker)
+    assert "aborted the message each time it was sent, for 30 s" in str(trouble)
+    assert "starter.py status trajectory-bie" in str(trouble)
 
 
 def test_the_wall_time_of_a_day_is_when_the_calendar_reaches_it() -> None:
