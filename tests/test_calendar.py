@@ -11,29 +11,21 @@ from workflows.calendar import SHORTEST_TIMER, TrajectoryCalendar, start_of
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 
 
-def compressed(*, from_history: bool = True) -> TrajectoryCalendar:
+def compressed() -> TrajectoryCalendar:
     # One wall-clock second is one calendar day.
-    return TrajectoryCalendar.starting(START, 86_400.0, from_history=from_history)
+    return TrajectoryCalendar.starting(START, 86_400.0)
 
 
 def test_the_calendar_moves_only_with_recorded_facts() -> None:
     calendar = compressed()
-    much_later = START + timedelta(seconds=30)
-    assert calendar.today(None) == date(2027, 1, 4)  # no clock is read, and nothing moves
+    assert calendar.today() == date(2027, 1, 4)  # no clock is read, and nothing moves
     calendar.observe_wall(START + timedelta(seconds=2))  # an activity's result, 2 days on
-    assert calendar.today(None) == date(2027, 1, 6)
+    assert calendar.today() == date(2027, 1, 6)
+    assert calendar.moment() == START + timedelta(days=2)
     calendar.observe(START)  # an older fact never moves it back
-    assert calendar.today(much_later) == date(2027, 1, 6)  # a wall handed in changes nothing
-
-
-def test_runs_from_before_the_patch_read_the_wall() -> None:
-    calendar = compressed(from_history=False)
-    assert calendar.today(START + timedelta(seconds=3)) == date(2027, 1, 7)
-    calendar.observe_wall(START + timedelta(seconds=10))  # ignored: the wall is the clock
-    assert calendar.clock == START
-    with pytest.raises(ValueError, match="needs the wall clock"):
-        calendar.today(None)
-    assert calendar.recorded_at(START + timedelta(seconds=1)) == START + timedelta(seconds=1)
+    assert calendar.today() == date(2027, 1, 6)
+    calendar.observe_wall(None)  # a fact without a wall-clock reading moves nothing
+    assert calendar.recorded_at() == START + timedelta(seconds=2)
 
 
 def test_wall_and_calendar_convert_both_ways() -> None:
@@ -65,17 +57,15 @@ def test_a_stamp_from_a_clock_running_ahead_is_refused_with_both_times() -> None
 
 def test_a_scenario_calendar_starts_on_its_own_day_and_keeps_the_offset() -> None:
     # A scenario replays a real case from 2019: one wall second is one calendar day after it.
-    calendar = TrajectoryCalendar.starting(
-        START, 86_400.0, from_history=True, starts_on=date(2019, 3, 1)
-    )
-    assert calendar.today(None) == date(2019, 3, 1)
+    calendar = TrajectoryCalendar.starting(START, 86_400.0, starts_on=date(2019, 3, 1))
+    assert calendar.today() == date(2019, 3, 1)
     calendar.observe_wall(START + timedelta(seconds=3))
-    assert calendar.today(None) == date(2019, 3, 4)
+    assert calendar.today() == date(2019, 3, 4)
     moment = start_of(date(2019, 4, 1))
     assert calendar.on_calendar(calendar.on_wall(moment)) == moment
     timer = calendar.timer_for(moment, START + timedelta(seconds=3))
     assert timer is not None and abs(timer - timedelta(seconds=27.625)) < timedelta(milliseconds=1)
-    assert calendar.recorded_at(None) == START + timedelta(seconds=3)
+    assert calendar.recorded_at() == START + timedelta(seconds=3)
 
 
 def test_only_a_compressed_calendar_may_start_on_another_day() -> None:

@@ -1,8 +1,7 @@
-"""The commands a trajectory leaves in its history (patch `lean-commands`): a decision moves no
-step's timer, and a workflow task that takes in several messages publishes the search
-attributes once; since `alarm-kept`, a timer is only replaced by one due sooner. Every
-workflow task replays the whole history on the product's worker (no cache), so each event
-saved is saved again on every later task."""
+"""The commands a trajectory leaves in its history: a decision moves no step's timer, a
+workflow task that takes in several messages publishes the search attributes once, and a timer
+is only replaced by one due sooner. Every workflow task replays the whole history on the
+product's worker (no cache), so each event saved is saved again on every later task."""
 
 from __future__ import annotations
 

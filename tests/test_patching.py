@@ -44,13 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from tests.record_histories import HISTORY_DIR, load_history, time_skipping_environment
     from tests.support.codec import converter_for_tests
     from tests.support.trajectories import make_request, wait_for
-    from workflows.trajectory import (
-        ALARM_KEPT,
-        CALENDAR_FROM_HISTORY,
-        JOURNAL_SEQ_IN_MEMO,
-        LEAN_COMMANDS,
-        InkantelingTrajectory,
-    )
+    from workflows.trajectory import InkantelingTrajectory
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -203,13 +197,7 @@ async def test_a_new_run_takes_the_patched_path(patched_history: WorkflowHistory
     ]
     assert {m.marker_name for m in markers} == {"core_patch"}
     patch_ids = {json.loads(m.details["patch-data"].payloads[0].data)["id"] for m in markers}
-    assert patch_ids == {
-        PATCH_ID,
-        CALENDAR_FROM_HISTORY,
-        JOURNAL_SEQ_IN_MEMO,
-        LEAN_COMMANDS,
-        ALARM_KEPT,
-    }
+    assert patch_ids == {PATCH_ID}  # the workflow itself has none (docs/changing-workflows.md)
     activities = [
         e.activity_task_scheduled_event_attributes.activity_type.name
         for e in patched_history.events

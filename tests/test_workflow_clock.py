@@ -5,8 +5,7 @@ Decisions on workflow.now() did not replay after a worker died holding a workflo
 on its calendar, which moves only with facts in its history. This test keeps it that way: a
 new `workflow.now()` anywhere but the places listed
 here fails, and the list says why each may read the clock. The calendar's rules
-(workflows/calendar.py) are pure: they get the wall clock handed in, and only runs from before
-the patch get it.
+(workflows/calendar.py) are pure: the wall clock is handed in only to set a timer's duration.
 """
 
 from __future__ import annotations
@@ -20,11 +19,7 @@ WORKFLOW_SOURCES = sorted((Path(__file__).parents[1] / "workflows").glob("*.py")
 
 # function -> why it may read the clock
 MAY_READ_THE_CLOCK = {
-    "__init__": "runs from before the calendar-from-history patch keep the old clock",
-    "_legacy_wall": "only for runs from before the calendar-from-history patch (their "
-    "calendar and journal time read the clock); None for every other run",
     "_check_stamp": "a validator: validators never run on replay",
-    "_wait": "how long a timer runs (Temporal does not replay a timer's duration)",
     "_ring_alarm": "how long the alarm's timer runs; whether it runs follows from the "
     "calendar (a moment the calendar has not reached)",
 }
@@ -73,4 +68,4 @@ def test_the_check_sees_a_clock_read() -> None:
     """The check finds what it looks for (so its silence above means something)."""
     source = Path(__file__).parents[1] / "workflows" / "trajectory.py"
     functions = {function for function, _ in clock_reads(source)}
-    assert {"_legacy_wall", "_check_stamp", "_wait"} <= functions
+    assert {"_check_stamp", "_ring_alarm"} <= functions

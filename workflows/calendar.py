@@ -1,17 +1,18 @@
 """The trajectory's calendar: which day it is for the trajectory, and how long to wait.
 
 A trajectory may run on a compressed calendar (demonstrations, scenarios): `speed` calendar
-seconds pass per wall-clock second. Since the patch `calendar-from-history` the calendar moves
-only with facts recorded in the history (a timer that fired, an activity's result, a message's
-`sent_at`), never with `workflow.now()` itself: after a workflow task timed out, the worker
-that picks a run up can see an older time than a later replay of the same history does, and a
-decision taken on it would not replay. Runs started before the patch keep reading the wall.
+seconds pass per wall-clock second. The calendar moves only with facts recorded in the
+history (a timer that fired, an activity's result, a message's `sent_at`), never with
+`workflow.now()` itself: after a workflow task timed out, the worker that picks a run up can
+see an older time than a later replay of the same history does, and a decision taken on it
+would not replay. The wall clock only sets how long a timer runs.
 
 A scenario's calendar may start on another day (`origin`, its real first day): the wall and
 the calendar then differ from the start by a fixed offset, and the speed applies after it.
 
-Pure: every reading of the wall clock is handed in by the caller (the workflow passes
-`workflow.now()`), so the rules are tested on their own (tests/test_calendar.py).
+Pure: the one reading of the wall clock, for a timer's duration, is handed in by the caller
+(the workflow passes `workflow.now()`), so the rules are tested on their own
+(tests/test_calendar.py).
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ def start_of(day: date) -> datetime:
 class TrajectoryCalendar:
     started_at: datetime  # the wall-clock moment the trajectory started
     speed: float  # calendar seconds per wall-clock second (1.0: real time)
-    from_history: bool  # False only for runs started before `calendar-from-history`
     clock: datetime  # the calendar moment of the latest recorded fact
     origin: datetime  # the calendar moment at started_at (started_at itself, but in scenarios)
 
@@ -45,7 +45,6 @@ class TrajectoryCalendar:
         started_at: datetime,
         speed: float,
         *,
-        from_history: bool,
         starts_on: date | None = None,
     ) -> TrajectoryCalendar:
         """`starts_on`: the calendar day of the start when it is not the wall's (a scenario
@@ -53,13 +52,7 @@ class TrajectoryCalendar:
         origin = started_at
         if starts_on is not None:
             origin = datetime.combine(starts_on, started_at.timetz())
-        return cls(
-            started_at=started_at,
-            speed=speed,
-            from_history=from_history,
-            clock=origin,
-            origin=origin,
-        )
+        return cls(started_at=started_at, speed=speed, clock=origin, origin=origin)
 
     def on_calendar(self, wall: datetime) -> datetime:
         """The calendar moment of a wall-clock reading."""
@@ -69,29 +62,17 @@ class TrajectoryCalendar:
         """The wall-clock moment of a calendar moment (the inverse of `on_calendar`)."""
         return self.started_at + (moment - self.origin) / self.speed
 
-    def moment(self, wall: datetime | None) -> datetime:
-        """The calendar moment every decision of the workflow is taken at. `wall` is read
-        only for runs from before the patch (callers pass None otherwise, so no decision of a
-        patched run can depend on the clock)."""
-        if self.from_history:
-            return self.clock
-        return self.on_calendar(self._legacy(wall))
+    def moment(self) -> datetime:
+        """The calendar moment every decision of the workflow is taken at: that of the latest
+        recorded fact, so no decision depends on the clock."""
+        return self.clock
 
-    def today(self, wall: datetime | None) -> date:
-        return self.moment(wall).date()
+    def today(self) -> date:
+        return self.clock.date()
 
-    def recorded_at(self, wall: datetime | None) -> datetime:
+    def recorded_at(self) -> datetime:
         """The wall-clock time an audit record carries."""
-        return self.on_wall(self.clock) if self.from_history else self._legacy(wall)
-
-    def wall_needed(self) -> bool:
-        """Whether `moment` needs the wall clock (only runs from before the patch)."""
-        return not self.from_history
-
-    def _legacy(self, wall: datetime | None) -> datetime:
-        if wall is None:
-            raise ValueError("a run from before calendar-from-history needs the wall clock")
-        return wall
+        return self.on_wall(self.clock)
 
     def observe(self, moment: datetime) -> None:
         """A recorded fact happened at calendar `moment`: the calendar never goes back."""
@@ -100,27 +81,24 @@ class TrajectoryCalendar:
 
     def observe_wall(self, wall: datetime | None) -> None:
         """A recorded fact carries a wall-clock reading (an activity's result, a sent_at)."""
-        if wall is not None and self.from_history:
+        if wall is not None:
             self.observe(self.on_calendar(wall))
 
     def timer_for(self, until: datetime, wall: datetime) -> timedelta | None:
         """How long a timer must run for the calendar to reach `until`, or None when it has
         already. Whether to wait follows from the calendar (deterministic); how long the timer
         runs follows from the wall clock, which Temporal does not replay."""
-        remaining = (until - self.on_calendar(wall)) / self.speed
-        if self.from_history:
-            return max(remaining, SHORTEST_TIMER) if until > self.clock else None
-        return remaining if remaining > timedelta(0) else None
+        if until <= self.clock:
+            return None
+        return max((until - self.on_calendar(wall)) / self.speed, SHORTEST_TIMER)
 
     def has_reached(self, moment: datetime) -> bool:
-        """Whether the calendar is at or past `moment` (runs since `calendar-from-history`;
-        a run from before never is: its waits end with their own timers)."""
-        return self.from_history and self.clock >= moment
+        """Whether the calendar is at or past `moment`."""
+        return self.clock >= moment
 
     def timer_fired(self, until: datetime) -> None:
         """The timer set by `timer_for(until)` fired: the calendar reached `until`."""
-        if self.from_history:
-            self.observe(until)
+        self.observe(until)
 
     @staticmethod
     def stamp_problem(sent_at: datetime | None, server_now: datetime) -> str | None:

@@ -9,7 +9,7 @@ replays grew by a fifth. Instead, steps tell the `Alarm` which moment they wait 
 coroutine keeps one timer running until the earliest of them (`WakeTimer`): a change of state
 moves no timer, and a step that opens or ends moves it only when it changes the earliest moment.
 
-Since `alarm-kept`, a timer is only ever replaced by one that fires sooner. When the earliest
+A timer is only ever replaced by one that fires sooner. When the earliest
 moment moves later (the step that waited for it is done), the running timer is kept: it fires
 early, once, and the next one is aimed from there. Tasks done in a row in one afternoon then
 cancel and restart nothing, where each of them cost two history events before, and a kept

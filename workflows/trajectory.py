@@ -60,8 +60,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.state import MessageRejected, StepState, TrajectoryState
     from workflows.timers import Alarm, WakeTimer
 
-# workflow.patched id: the calendar moves with recorded facts, not with workflow.now().
-CALENDAR_FROM_HISTORY = "calendar-from-history"
 JOURNAL_BATCH_SIZE = 50
 COORDINATOR = "coordinator"
 
@@ -77,19 +75,8 @@ _DB_RETRY = RetryPolicy(
 _ACTIVITY_TIMEOUT = timedelta(seconds=10)
 
 
-# workflow.patched id: after each journal flush the memo says how far the journal is persisted.
-JOURNAL_SEQ_IN_MEMO = "journal-seq-in-memo"
+# The memo key that says, after a journal flush, how far the journal is persisted.
 JOURNAL_MEMO = "journal_persisted_seq"
-# workflow.patched id: a signal that repeats what was recorded is itself recorded.
-REPEATS_RECORDED = "repeats-recorded"
-# workflow.patched id: fewer commands for the same trajectory. One timer runs until the earliest
-# moment any step waits for (workflows/timers.py) instead of one per step and wait, the search
-# attributes and the Web UI's details are published once per workflow task instead of after
-# every change, and a flush followed by another leaves the memo alone.
-LEAN_COMMANDS = "lean-commands"
-# workflow.patched id: the alarm's timer is only replaced by one that fires sooner; when the
-# earliest moment a step waits for moves later, the running timer is kept (workflows/timers.py).
-ALARM_KEPT = "alarm-kept"
 
 
 def _answered(apply: Callable[[Any], Any], message: Any) -> Any:
@@ -119,24 +106,16 @@ class InkantelingTrajectory:
     @workflow.init
     def __init__(self, inp: TrajectoryInput) -> None:
         info = workflow.info()
-        # Runs started before this patch read their calendar from workflow.now(); they keep
-        # doing so, so their histories replay. See "The calendar" in docs/architecture.md.
-        from_history = workflow.patched(CALENDAR_FROM_HISTORY)
         # The start event's time is in the history; the first task's start time need not be.
+        # See "The calendar" in docs/architecture.md.
         self._calendar = TrajectoryCalendar.starting(
-            info.workflow_start_time if from_history else workflow.now(),
+            info.workflow_start_time,
             inp.request.calendar.speed,
-            from_history=from_history,
-            # Runs from before the patch never had a calendar of their own start day.
-            starts_on=inp.request.calendar.starts_on if from_history else None,
+            starts_on=inp.request.calendar.starts_on,
         )
         self._state = TrajectoryState(inp, self._today())
-        # Asked once, at the start: runs from before the patch keep their commands, so their
-        # histories replay (docs/changing-workflows.md).
-        self._lean = workflow.patched(LEAN_COMMANDS)
-        self._alarm_kept = self._lean and workflow.patched(ALARM_KEPT)
         self._unpublished = False  # a change the search attributes do not show yet
-        self._alarm = Alarm()  # the moments the steps wait for (lean-commands)
+        self._alarm = Alarm()  # the moments the steps wait for
         self._phase: Phase | None = None  # the phase the journal last recorded
         self._ref = TrajectoryRef(
             workflow_id=info.workflow_id,
@@ -151,20 +130,14 @@ class InkantelingTrajectory:
         self._published: dict[str, Any] = {}
         self._notified: set[str] = set()  # reminder/escalation tags already sent (exactly once)
         self._failed: tuple[str, ActivityError] | None = None  # an action failed for good
-        self._memo_patched: bool | None = None  # JOURNAL_SEQ_IN_MEMO, once asked
         # The phase of the last full status handed to the projection (None: none yet).
         self._status_sent_for: tuple[Phase, bool] | None = None
         self._placeholder_batch: JournalBatch | None = None  # what replayed flushes carry
 
     # --- the trajectory's calendar (rules in workflows/calendar.py) ------------------------
 
-    def _legacy_wall(self) -> datetime | None:
-        """The wall clock for runs from before `calendar-from-history` (their calendar reads
-        it); None for every other run, whose calendar never does."""
-        return workflow.now() if self._calendar.wall_needed() else None
-
     def _today(self) -> date:
-        return self._calendar.today(self._legacy_wall())
+        return self._calendar.today()
 
     def _check_stamp(self, sent_at: datetime | None) -> None:
         problem = TrajectoryCalendar.stamp_problem(sent_at, workflow.now())
@@ -181,22 +154,13 @@ class InkantelingTrajectory:
 
         if until is None:
             await workflow.wait_condition(stop)
-        else:
-            timeout = self._calendar.timer_for(until, workflow.now())
-            if timeout is not None and self._lean:
-                # The alarm's timer moves the calendar (`_ring_alarm`); so may any other fact.
-                token = self._alarm.want(until)
-                try:
-                    await workflow.wait_condition(
-                        lambda: stop() or self._calendar.has_reached(until)
-                    )
-                finally:
-                    self._alarm.drop(token)
-            elif timeout is not None:
-                try:
-                    await workflow.wait_condition(stop, timeout=timeout)
-                except TimeoutError:
-                    self._calendar.timer_fired(until)
+        elif not self._calendar.has_reached(until):
+            # The alarm's timer moves the calendar (`_ring_alarm`); so may any other fact.
+            token = self._alarm.want(until)
+            try:
+                await workflow.wait_condition(lambda: stop() or self._calendar.has_reached(until))
+            finally:
+                self._alarm.drop(token)
         if self._state.abort is not None:
             raise _Aborted
         return condition()
@@ -205,15 +169,14 @@ class InkantelingTrajectory:
         return lambda: self._version != version
 
     async def _ring_alarm(self) -> None:
-        """Keep one timer running until the earliest moment a step waits for (lean-commands).
-        When it fires, the calendar reaches that moment and the steps waiting for it wake."""
+        """Keep one timer running until the earliest moment a step waits for. When it fires,
+        the calendar reaches that moment and the steps waiting for it wake."""
         timer = WakeTimer()
         while True:
             moment = self._alarm.earliest(after=self._calendar.clock)
             aimed = timer.aimed_at()
             if (
-                self._alarm_kept
-                and aimed is not None
+                aimed is not None
                 and aimed > self._calendar.clock
                 and (moment is None or aimed <= moment)
             ):
@@ -228,11 +191,9 @@ class InkantelingTrajectory:
                 self._calendar.timer_fired(moment)
 
     def _alarm_moved(self, timer: WakeTimer, moment: datetime | None) -> Callable[[], bool]:
-        """When the timer must be aimed again: it fired, or the earliest moment wanted moved
-        (since `alarm-kept`: moved before the moment the timer runs for)."""
-        if self._alarm_kept:
-            return lambda: timer.fired() or self._wanted_before(moment)
-        return lambda: timer.fired() or self._alarm.earliest(after=self._calendar.clock) != moment
+        """When the timer must be aimed again: it fired, or a moment before the one it runs
+        for is wanted now (a later one keeps it: it fires early, once)."""
+        return lambda: timer.fired() or self._wanted_before(moment)
 
     def _wanted_before(self, moment: datetime | None) -> bool:
         if moment is not None and self._calendar.has_reached(moment):
@@ -260,9 +221,11 @@ class InkantelingTrajectory:
             f"with {len(request.participants)} participants",
             actor=request.coordinator,
         )
-        flusher = asyncio.create_task(self._flush_journal())
-        publisher = asyncio.create_task(self._publish_changes()) if self._lean else None
-        alarm = asyncio.create_task(self._ring_alarm()) if self._lean else None
+        helpers = [
+            asyncio.create_task(self._flush_journal()),
+            asyncio.create_task(self._publish_changes()),
+            asyncio.create_task(self._ring_alarm()),
+        ]
         # Every row an action writes refers to the trajectory row the first flush creates.
         await workflow.wait_condition(lambda: self._journal.persisted >= 1)
         with contextlib.suppress(_Aborted):  # an abort ends the drive; compensation follows
@@ -283,10 +246,8 @@ class InkantelingTrajectory:
                 and not self._unpublished
             )
         )
-        flusher.cancel()
-        for helper in (publisher, alarm):
-            if helper is not None:
-                helper.cancel()
+        for helper in helpers:
+            helper.cancel()
         return self._status()
 
     async def _drive(self) -> None:
@@ -518,7 +479,7 @@ class InkantelingTrajectory:
                 round_tag = step.round_number
                 reminder_key = f"{step.spec.id}:reminder:{round_tag}"
                 escalation_key = f"{step.spec.id}:escalation:{round_tag}"
-                now = self._calendar.moment(self._legacy_wall())
+                now = self._calendar.moment()
                 if now >= deadline_at and not self._was_notified(escalation_key):
                     if on_deadline is not None and on_deadline(step):
                         self._mark_notified(escalation_key)
@@ -548,15 +509,42 @@ class InkantelingTrajectory:
             earliest = self._state.earliest_day(step)
             if earliest is not None:
                 available_at = start_of(earliest)
-                now = self._calendar.moment(self._legacy_wall())
+                now = self._calendar.moment()
                 if now < available_at and (wake is None or available_at < wake):
                     wake = available_at
-            version = self._version
-            # `done` is a function of the state, and every change of the state bumps the
-            # version: waking on the version alone is the same wait, without evaluating a
-            # round's verdict at every check of the condition.
-            await self._wait(self._changed_since(version), wake)
+            await self._wait(self._moved_for(step, done, alive), wake)
             self._changed(bump=False)
+
+    def _moved_for(
+        self, step: StepState, done: Callable[[], bool], alive: Callable[[], bool]
+    ) -> Callable[[], bool]:
+        """When a step waiting for its deadline must look again: when something its wait
+        depends on changed (done, a new round or restart, its due date, its first day). Any
+        other change leaves it asleep: with every council deciding, each decision used to wake
+        every open step of every lane. Asked again only after the state changed, so a round's
+        verdict is not evaluated at every check of the condition."""
+
+        def key() -> tuple[object, ...]:
+            state = self._state
+            return (
+                done(),
+                alive(),
+                step.round_number,
+                state.due_date(step),
+                state.earliest_day(step),
+            )
+
+        seen = key()
+        version = self._version
+
+        def moved() -> bool:
+            nonlocal version
+            if self._version == version:
+                return False
+            version = self._version
+            return key() != seen
+
+        return moved
 
     # --- notifications (through the journal into the outbox) -------------------------------
 
@@ -709,7 +697,7 @@ class InkantelingTrajectory:
             payload,
             summary,
             on=self._today(),
-            at=self._calendar.recorded_at(self._legacy_wall()),
+            at=self._calendar.recorded_at(),
             actor=actor,
             step_id=step_id,
             authority_id=authority_id,
@@ -752,22 +740,15 @@ class InkantelingTrajectory:
                 workflow.logger.exception("persisting the journal failed; retrying")
                 continue
             self._journal.mark_persisted(batch)
-            # Since `lean-commands`, a flush with records waiting behind it leaves its command
-            # by scheduling the next flush in the same workflow task: no memo needed then.
-            next_flush_follows = self._lean and self._journal.has_unpersisted()
-            if self._persisted_in_memo() and not next_flush_follows:
+            # A flush with records waiting behind it leaves its command by scheduling the next
+            # flush in the same workflow task: no memo needed then.
+            if not self._journal.has_unpersisted():
                 # Every workflow task that takes in a flush's result leaves a command, so no
                 # two tasks in a row around the journal activity are without commands, whatever
                 # else left one (a refusal before acceptance: a clock running ahead, a payload
                 # that does not decode, an unknown update). Shown with sdk_reports/
                 # nocache_update_replay.py --memo-after-flush. The Web UI shows it as the memo.
                 workflow.upsert_memo({JOURNAL_MEMO: self._journal.persisted})
-
-    def _persisted_in_memo(self) -> bool:
-        # Asked once, at the first flush; runs started before the patch never upsert it.
-        if self._memo_patched is None:
-            self._memo_patched = workflow.patched(JOURNAL_SEQ_IN_MEMO)
-        return self._memo_patched
 
     def _note_status_moment(self) -> bool:
         """Whether the full status is due with this flush: the phase or the end changed since
@@ -818,11 +799,7 @@ class InkantelingTrajectory:
         and get the change published."""
         if bump:
             self._version += 1
-        if not self._lean:
-            self._publish(record_phase=True)
-            return
-        if bump:  # the phase follows the state alone, not the calendar
-            self._record_phase_change()
+            self._record_phase_change()  # the phase follows the state alone, not the calendar
         self._unpublished = True
 
     def _record_phase_change(self) -> None:
@@ -842,10 +819,9 @@ class InkantelingTrajectory:
             self._unpublished = False
             self._publish()
 
-    def _publish(self, *, record_phase: bool = False) -> None:
+    def _publish(self) -> None:
         """Search attributes for the Web UI's lists and the summary in its details, when
-        they changed. `record_phase`: runs from before `lean-commands` record a new phase
-        here, at every change (newer ones in `_changed`)."""
+        they changed."""
         today = self._today()
         phase = self._state.phase()
         pending = self._state.pending_authorities()
@@ -862,24 +838,15 @@ class InkantelingTrajectory:
             "overdue": sa.OVERDUE.value_set(overdue),
             "effective": sa.EFFECTIVE_DATE.value_set(effective),
         }
-        # Since `lean-commands` only what changed (a decision usually changes the pending
-        # authorities alone): the SDK encodes every value of an upsert on every replay.
-        updates = [
-            update
-            for key, update in every.items()
-            if not self._lean or current[key] != previous[key]
-        ]
+        # Only what changed (a decision usually changes the pending authorities alone): the
+        # SDK encodes every value of an upsert on every replay.
+        updates = [update for key, update in every.items() if current[key] != previous[key]]
         if previous["phase"] is None:
             updates += [
                 sa.COOPERATION_KIND.value_set(self._ref.kind.value),
                 sa.COOPERATION_ID.value_set(self._ref.cooperation_id),
             ]
         workflow.upsert_search_attributes(updates)
-        if record_phase and phase is not previous["phase"] and previous["phase"] is not None:
-            self._record(
-                ev.PhaseChanged(previous=previous["phase"], phase=phase),
-                f"phase {previous['phase'].value} -> {phase.value}",
-            )
         workflow.set_current_details(self._details(today))
 
     def _details(self, today: date) -> str:
@@ -1170,7 +1137,7 @@ class InkantelingTrajectory:
             # leave a workflow task without commands, and two of those in a row around an
             # activity are replayed differently by a worker without a cache than by a replay
             # of the history (sdk_reports/README.md, claim 1).
-            if ack.no_op and workflow.patched(REPEATS_RECORDED):
+            if ack.no_op:
                 self._record(
                     ev.MessageRepeated(message=name),
                     f"{name} signal repeated: {ack.message}"[:1000],
