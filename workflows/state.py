@@ -111,6 +111,10 @@ class TrajectoryState:
         self.started_on = started_on
         self.participants: list[Participant] = list(inp.request.participants)
         self.members: tuple[Participant, ...] = inp.request.members
+        # By id, a participant before a member of the same id (as `_participant` answers):
+        # asked for every party of a round each time its votes are read.
+        self._by_id: dict[str, Participant] = {p.authority_id: p for p in self.members}
+        self._by_id.update((p.authority_id, p) for p in self.participants)
         self.planned_av_date = inp.request.planned_av_date
         self.effective_date = inp.request.effective_date
         self.needs_effective_date = False
@@ -167,10 +171,7 @@ class TrajectoryState:
         return authority_id
 
     def _participant(self, authority_id: str) -> Participant | None:
-        for p in (*self.participants, *self.members):
-            if p.authority_id == authority_id:
-                return p
-        return None
+        return self._by_id.get(authority_id)
 
     # --- the step graph ---------------------------------------------------------------------
 
@@ -948,6 +949,7 @@ class TrajectoryState:
         rejected one under renegotiation (the amendment reopens it for whoever has not
         approved, the newcomer included)."""
         self.participants.append(j.participant)
+        self._by_id[j.participant.authority_id] = j.participant
         joined: list[str] = []
         for step in self.steps.values():
             if self._decided_by_participants(step) and step.status in (
